@@ -1,0 +1,62 @@
+#pragma once
+// Server configuration: TOML (toml++). Every key is declared here with its default; unknown keys
+// and bad values are errors naming the key, the file and the line. docs/configuration.md
+// documents each key.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace starling::config {
+
+struct Endpoint {
+  std::string host;  // numeric IPv4 or IPv6 address ("127.0.0.1", "::1")
+  std::uint16_t port = 0;
+  std::string str() const;  // "127.0.0.1:5222", "[::1]:5222"
+};
+
+struct Config {
+  std::vector<std::string> domains{"localhost"};  // PRECIS-prepared domainparts
+  std::filesystem::path data_dir{"./data"};
+  std::vector<std::string> admins;  // bare JIDs
+  std::size_t workers = 0;          // 0 = one per core
+
+  struct C2s {
+    std::vector<Endpoint> listen{{"127.0.0.1", 5222}};
+    std::vector<Endpoint> direct_tls{{"127.0.0.1", 5223}};
+    std::size_t max_stanza_size = 262144;
+    std::uint32_t ping_interval = 300;   // seconds of silence before the server pings a client
+    std::uint32_t ping_timeout = 60;     // seconds to answer before the session is dropped
+    std::uint32_t auth_failure_delay_ms = 1000;  // delay before answering a failed SASL attempt
+    std::size_t max_send_queue = 1048576;        // bytes queued to one client before it is cut
+  } c2s;
+
+  struct Tls {
+    std::optional<std::filesystem::path> certificate;  // default: self-signed in data_dir
+    std::optional<std::filesystem::path> key;
+  } tls;
+
+  struct Storage {
+    std::string backend = "sqlite";  // file data_dir/starling.db
+  } storage;
+
+  struct Log {
+    std::string level = "info";  // trace, debug, info, warn, error
+  } log;
+
+  // The file this came from ("" for built-in defaults), for messages.
+  std::string source;
+};
+
+// Built-in defaults (no --config).
+Config defaults();
+// Parses a TOML file. Errors read "FILE:LINE: key 'c2s.listen': expected ...".
+Result<Config> load_file(const std::filesystem::path& path);
+// Parses TOML text; `name` is used in error messages as the file name.
+Result<Config> load_string(std::string_view toml, const std::string& name);
+
+}  // namespace starling::config
