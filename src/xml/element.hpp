@@ -37,6 +37,9 @@ class Element {
   std::string_view attr_or(std::string_view name, std::string_view fallback = {}) const;
   Element& set_attr(std::string name, std::string value);  // replaces an existing one
   bool remove_attr(std::string_view name);
+  // Appends without looking for an existing attribute of that name: for builders (the parser)
+  // that already guarantee unique names, so many attributes cost O(n), not O(n^2).
+  Element& append_attr(std::string name, std::string value);
 
   // Children, in document order: elements and text nodes.
   const std::vector<Element>& nodes() const { return children_; }
@@ -44,6 +47,7 @@ class Element {
   Element& add_child(Element child);                         // returns the added child
   Element& add_child(std::string name, std::string xmlns);   // new empty child
   void add_text(std::string text);                           // merges with a trailing text node
+  void append_text(std::string_view text);  // as add_text, without a temporary string
   // First child element with this local name and namespace (empty xmlns: any namespace).
   const Element* child(std::string_view name, std::string_view xmlns = {}) const;
   Element* child(std::string_view name, std::string_view xmlns = {});
@@ -55,6 +59,9 @@ class Element {
   std::string text() const;
   // Text of child(name, xmlns), or empty.
   std::string child_text(std::string_view name, std::string_view xmlns = {}) const;
+
+  // Structural equality: names, namespaces, attributes in order, children.
+  bool operator==(const Element& other) const = default;
 
  private:
   std::string name_;

@@ -1,0 +1,75 @@
+#include "module/module.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace starling::module {
+
+Registration& Registration::operator=(Registration&& o) noexcept {
+  if (this != &o) {
+    if (undo_) {
+      undo_();
+    }
+    undo_ = std::move(o.undo_);
+    o.undo_ = nullptr;
+  }
+  return *this;
+}
+
+Registration::~Registration() {
+  if (undo_) {
+    undo_();
+  }
+}
+
+void ModuleContext::on_iq(IqKey key, IqHandler handler) {
+  if (registry_.iq_.contains(key)) {
+    throw std::logic_error("module " + name_ + ": iq handler for {" + key.ns + "}" + key.element +
+                           " registered twice");
+  }
+  registry_.iq_.emplace(key, std::move(handler));
+  registrations_.emplace_back([reg = &registry_, key] { reg->iq_.erase(key); });
+}
+
+void ModuleContext::add_feature(Target target, std::string feature) {
+  auto it = registry_.features_.emplace(target, std::move(feature));
+  registrations_.emplace_back([reg = &registry_, it] { reg->features_.erase(it); });
+}
+
+void ModuleContext::add_identity(Target target, Identity identity) {
+  auto it = registry_.identities_.emplace(target, std::move(identity));
+  registrations_.emplace_back([reg = &registry_, it] { reg->identities_.erase(it); });
+}
+
+void ModuleContext::send(xml::Element stanza) {
+  sink_.route(std::make_shared<const xml::Element>(std::move(stanza)));
+}
+
+const IqHandler* Registry::find_iq(const IqKey& key) const {
+  auto it = iq_.find(key);
+  return it == iq_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::features(Target t) const {
+  std::vector<std::string> out;
+  auto [b, e] = features_.equal_range(t);
+  for (auto it = b; it != e; ++it) {
+    out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<Identity> Registry::identities(Target t) const {
+  std::vector<Identity> out;
+  auto [b, e] = identities_.equal_range(t);
+  for (auto it = b; it != e; ++it) {
+    out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace starling::module

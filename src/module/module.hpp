@@ -1,0 +1,165 @@
+#pragma once
+// THE module API. A feature is a module: it declares its spec and registers iq handlers and
+// disco features through its ModuleContext. Registrations are RAII handles owned by the context,
+// so a module cannot leak one. Registrations happen at start-up only; while the server runs the
+// registry is read-only and is read from every shard without locks.
+#include <boost/asio/awaitable.hpp>
+#include <compare>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "xml/element.hpp"
+#include "xmpp/jid.hpp"
+#include "xmpp/stanza.hpp"
+
+namespace starling::config {
+struct Config;
+}
+namespace starling::storage {
+class Storage;
+}
+
+namespace starling::module {
+
+enum class IqType { kGet, kSet };
+
+// Who an iq is addressed to, from the server's point of view.
+enum class Target {
+  kServer,   // the domain itself ("localhost")
+  kAccount,  // a local account's bare JID, answered by the server on the account's behalf
+};
+
+// Handlers are keyed by a struct, not a concatenated string (STYLE.md §2).
+struct IqKey {
+  IqType type;
+  Target target;
+  std::string ns;       // namespace of the payload element
+  std::string element;  // local name of the payload element
+  auto operator<=>(const IqKey&) const = default;
+};
+
+// An iq request as a handler sees it. `from` is the full JID of the sender, stamped by the server.
+struct Iq {
+  const xml::Element& stanza;
+  const xml::Element& payload;
+  xmpp::Jid from;
+  xmpp::Jid to;  // the domain, or the account's bare JID
+};
+
+// A handler answers with a payload (result with that child), an empty result, or an error.
+struct Empty {};
+using IqResult = std::variant<xml::Element, Empty, xmpp::StanzaError>;
+using IqHandler = std::function<boost::asio::awaitable<IqResult>(const Iq&)>;
+
+struct Identity {
+  std::string category, type, name;
+  auto operator<=>(const Identity&) const = default;
+};
+
+// What a module implements, for docs/features.md and the DOAP file.
+struct SpecInfo {
+  std::string spec;     // "XEP-0199", "RFC 6120"
+  std::string version;  // version of the spec implemented
+  std::string status;   // "complete", "partial"
+  std::string note;
+};
+
+class Registry;
+
+// Removes its registration when destroyed.
+class Registration {
+ public:
+  Registration() = default;
+  explicit Registration(std::function<void()> undo) : undo_(std::move(undo)) {}
+  Registration(Registration&& o) noexcept : undo_(std::move(o.undo_)) { o.undo_ = nullptr; }
+  Registration& operator=(Registration&& o) noexcept;
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+  ~Registration();
+
+ private:
+  std::function<void()> undo_;
+};
+
+// Sends stanzas into the router. Implemented by the router; usable from any shard.
+class StanzaSink {
+ public:
+  virtual ~StanzaSink() = default;
+  virtual void route(xmpp::StanzaPtr stanza) = 0;
+};
+
+// Facts about the running server a module may read.
+struct ServerInfo {
+  std::string name = "Starling";
+  std::string version;
+};
+
+class ModuleContext {
+ public:
+  ModuleContext(std::string module_name, Registry& registry, StanzaSink& sink,
+                const config::Config& config, storage::Storage& storage, const ServerInfo& info)
+      : name_(std::move(module_name)),
+        registry_(registry),
+        sink_(sink),
+        config_(config),
+        storage_(storage),
+        info_(info) {}
+  ModuleContext(const ModuleContext&) = delete;
+  ModuleContext& operator=(const ModuleContext&) = delete;
+
+  // Handles iq of this key. A second handler for the same key is a start-up error (throws).
+  void on_iq(IqKey key, IqHandler handler);
+  // A disco#info feature of the server (Target::kServer) or of every account (kAccount).
+  void add_feature(Target target, std::string feature);
+  void add_identity(Target target, Identity identity);
+
+  // Routes a stanza the server originates (from and to must be set).
+  void send(xml::Element stanza);
+
+  const std::string& name() const { return name_; }
+  const config::Config& config() const { return config_; }
+  storage::Storage& storage() { return storage_; }
+  const ServerInfo& server_info() const { return info_; }
+  // All registrations (read-only once the server runs), e.g. for disco#info.
+  const Registry& registry() const { return registry_; }
+
+ private:
+  std::string name_;
+  Registry& registry_;
+  StanzaSink& sink_;
+  const config::Config& config_;
+  storage::Storage& storage_;
+  const ServerInfo& info_;
+  std::vector<Registration> registrations_;
+};
+
+// A feature. Constructed by the generated module list, started once with its own context.
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::vector<SpecInfo> specs() const = 0;
+  virtual void start(ModuleContext& ctx) = 0;
+};
+
+// The registrations of all modules. Written only at start-up.
+class Registry {
+ public:
+  const IqHandler* find_iq(const IqKey& key) const;
+  std::vector<std::string> features(Target t) const;  // sorted, unique
+  std::vector<Identity> identities(Target t) const;   // sorted, unique
+
+ private:
+  friend class ModuleContext;
+  std::map<IqKey, IqHandler> iq_;
+  std::multimap<Target, std::string> features_;
+  std::multimap<Target, Identity> identities_;
+};
+
+}  // namespace starling::module

@@ -1,0 +1,343 @@
+#include "router/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.hpp"
+#include "net/shards.hpp"
+#include "storage/storage.hpp"
+#include "xmpp/namespaces.hpp"
+
+namespace starling::router {
+
+namespace asio = boost::asio;
+using xmpp::Jid;
+using xmpp::StanzaError;
+using xmpp::StanzaKind;
+using xmpp::StanzaPtr;
+
+Router::Router(net::Shards& shards, std::vector<std::string> domains, module::Registry& registry,
+               storage::Storage& storage)
+    : shards_(shards),
+      domains_(domains.begin(), domains.end()),
+      domain_list_(std::move(domains)),
+      registry_(registry),
+      storage_(storage) {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    partitions_.push_back(std::make_unique<session::Partition>());
+  }
+}
+
+Router::~Router() = default;
+
+std::size_t Router::partition_of(const std::string& bare) const {
+  return std::hash<std::string>{}(bare) % partitions_.size();
+}
+
+void Router::route(StanzaPtr stanza) {
+  const xml::Element& s = *stanza;
+  StanzaKind kind = xmpp::kind_of(s);
+  if (kind == StanzaKind::kOther) {
+    log::warn("router: dropping a non-stanza <{}/>", s.name());
+    return;
+  }
+  Jid from = Jid::parse(s.attr_or("from")).value_or(Jid());
+  Jid to;
+  if (const std::string* t = s.attr("to")) {
+    auto parsed = Jid::parse(*t);
+    if (!parsed) {
+      // RFC 6120 §8.3.3.8
+      bounce(s, StanzaError::jid_malformed());
+      return;
+    }
+    to = std::move(*parsed);
+  } else {
+    // RFC 6120 §10.3: no 'to' means the sender's own account.
+    to = from.bare();
+  }
+  if (to.empty()) {
+    return;
+  }
+  if (!is_local_domain(to.domain())) {
+    // Federation is not built yet: every remote domain is unreachable (RFC 6120 §10.4).
+    bounce(s, StanzaError::remote_server_not_found());
+    return;
+  }
+  if (to.local().empty()) {
+    // Keep the sender's stanzas in order: handle on the sender's partition shard.
+    std::size_t shard = partition_of(from.bare_str());
+    asio::post(shards_.executor(shard), [this, stanza = std::move(stanza), to = std::move(to),
+                                         from = std::move(from), shard]() mutable {
+      to_server(std::move(stanza), std::move(to), std::move(from), shard);
+    });
+    return;
+  }
+  std::size_t part = partition_of(to.bare_str());
+  asio::post(shards_.executor(part), [this, stanza = std::move(stanza), to = std::move(to),
+                                      from = std::move(from)]() mutable {
+    route_on_partition(std::move(stanza), std::move(to), std::move(from));
+  });
+}
+
+void Router::bounce(const xml::Element& stanza, StanzaError err) {
+  // RFC 6120 §8.3.1: never answer an error with an error.
+  if (stanza.attr_or("type") == "error") {
+    return;
+  }
+  if (!stanza.attr("from")) {
+    return;
+  }
+  route(std::make_shared<const xml::Element>(xmpp::make_error_reply(stanza, err)));
+}
+
+void Router::deliver_to(const session::ResourceEntry& e, StanzaPtr stanza) {
+  asio::post(shards_.executor(e.shard), [weak = e.session, stanza = std::move(stanza)] {
+    if (auto s = weak.lock()) {
+      s->deliver(stanza);
+    } else {
+      log::debug("router: session gone before delivery");
+    }
+  });
+}
+
+void Router::route_on_partition(StanzaPtr stanza, Jid to, Jid from) {
+  std::size_t part = partition_of(to.bare_str());
+  if (to.is_bare()) {
+    to_bare(std::move(stanza), std::move(to), std::move(from), part);
+    return;
+  }
+  const session::Partition& p = *partitions_[part];
+  if (const auto* e = p.find(to.bare_str(), to.resource())) {
+    deliver_to(*e, std::move(stanza));
+    return;
+  }
+  // RFC 6121 §8.5.3.2: no resource matches the full JID.
+  const xml::Element& s = *stanza;
+  std::string_view type = s.attr_or("type");
+  switch (xmpp::kind_of(s)) {
+    case StanzaKind::kMessage:
+      if (type == "groupchat") {
+        bounce(s, StanzaError::service_unavailable());
+      } else if (type != "error") {
+        to_bare(std::move(stanza), to.bare(), std::move(from), part);  // §8.5.3.2.1
+      }
+      return;
+    case StanzaKind::kPresence:
+      // §8.5.3.2.3: subscription-related presence is handled as for the bare JID; the rest is
+      // ignored.
+      if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
+          type == "unsubscribed") {
+        to_bare(std::move(stanza), to.bare(), std::move(from), part);
+      }
+      return;
+    case StanzaKind::kIq:
+      if (type == "get" || type == "set") {
+        bounce(s, StanzaError::service_unavailable());  // §8.5.3.2.2
+      }
+      return;
+    case StanzaKind::kOther:
+      return;
+  }
+}
+
+void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
+  const xml::Element& s = *stanza;
+  std::string_view type = s.attr_or("type");
+  const session::Partition::Resources* rs = partitions_[part]->resources(to.bare_str());
+  switch (xmpp::kind_of(s)) {
+    case StanzaKind::kIq:
+      if (type == "get" || type == "set") {
+        asio::co_spawn(shards_.executor(part),
+                       dispatch_iq(std::move(stanza), module::Target::kAccount, std::move(to),
+                                   std::move(from)),
+                       asio::detached);
+      }
+      return;
+    case StanzaKind::kMessage: {
+      // RFC 6121 §8.5.2.1.1
+      if (type == "groupchat") {
+        bounce(s, StanzaError::service_unavailable());
+        return;
+      }
+      std::vector<const session::ResourceEntry*> targets;
+      if (rs != nullptr) {
+        if (type == "headline") {
+          for (const auto& [_, e] : *rs) {
+            if (e.available && e.priority >= 0) {
+              targets.push_back(&e);
+            }
+          }
+        } else {
+          targets = session::highest_priority(*rs);
+        }
+      }
+      if (!targets.empty()) {
+        for (const auto* e : targets) {
+          deliver_to(*e, stanza);
+        }
+        return;
+      }
+      if (type == "error" || type == "headline") {
+        return;  // §8.5.2.2.1: silently ignored when no resource is available
+      }
+      asio::co_spawn(shards_.executor(part),
+                     to_bare_offline(std::move(stanza), std::move(to), std::move(from),
+                                     rs != nullptr),
+                     asio::detached);
+      return;
+    }
+    case StanzaKind::kPresence:
+      if (type == "probe") {
+        return;  // answered by the presence module (IM issue)
+      }
+      if (rs != nullptr) {
+        for (const auto& [_, e] : *rs) {
+          if (e.available && e.priority >= 0) {
+            deliver_to(e, stanza);
+          }
+        }
+      }
+      return;
+    case StanzaKind::kOther:
+      return;
+  }
+}
+
+asio::awaitable<void> Router::to_bare_offline(StanzaPtr stanza, Jid to, Jid from,
+                                              bool had_resources) {
+  (void)from;
+  (void)had_resources;
+  // RFC 6121 §8.5.2.2.1 and §8.5.1: without offline storage (IM issue) a chat or normal message
+  // to an account with no available resource, or to no account at all, is answered with
+  // service-unavailable.
+  bounce(*stanza, StanzaError::service_unavailable());
+  (void)to;
+  co_return;
+}
+
+void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
+  const xml::Element& s = *stanza;
+  std::string_view type = s.attr_or("type");
+  switch (xmpp::kind_of(s)) {
+    case StanzaKind::kIq:
+      if (type == "get" || type == "set") {
+        asio::co_spawn(shards_.executor(shard),
+                       dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to),
+                                   std::move(from)),
+                       asio::detached);
+      }
+      return;
+    case StanzaKind::kMessage:
+      if (type != "error" && type != "headline" && type != "groupchat") {
+        bounce(s, StanzaError::service_unavailable());
+      }
+      return;
+    case StanzaKind::kPresence:
+    case StanzaKind::kOther:
+      return;
+  }
+}
+
+asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target target, Jid to,
+                                          Jid from) {
+  const xml::Element& s = *stanza;
+  // RFC 6120 §8.2.3: a get or set carries exactly one payload element.
+  auto children = s.elements();
+  if (children.size() != 1) {
+    bounce(s, StanzaError::bad_request("an iq of type get or set must have exactly one child"));
+    co_return;
+  }
+  const xml::Element& payload = *children.front();
+  if (target == module::Target::kAccount && from.bare() != to.bare()) {
+    std::string domain = to.domain(), user = to.local();
+    auto op = storage_.run([domain, user](storage::Backend& b) {
+      return b.get_account(domain, user).has_value();
+    });
+    bool exists = co_await std::move(op);
+    if (!exists) {
+      bounce(s, StanzaError::service_unavailable());  // RFC 6121 §8.5.1
+      co_return;
+    }
+  }
+  module::IqKey key{s.attr_or("type") == "get" ? module::IqType::kGet : module::IqType::kSet,
+                    target, payload.xmlns(), payload.name()};
+  const module::IqHandler* handler = registry_.find_iq(key);
+  if (handler == nullptr) {
+    bounce(s, StanzaError::service_unavailable());
+    co_return;
+  }
+  module::IqResult result;
+  try {
+    module::Iq iq{s, payload, from, to};
+    result = co_await (*handler)(iq);
+  } catch (const std::exception& e) {
+    log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
+    result = StanzaError::internal_server_error();
+  }
+  if (auto* err = std::get_if<StanzaError>(&result)) {
+    bounce(s, *err);
+    co_return;
+  }
+  const xml::Element* p = std::get_if<xml::Element>(&result);
+  xml::Element reply = xmpp::make_iq_result(s, p);
+  reply.set_attr("from", s.attr("to") ? to.str() : to.bare_str());
+  if (!s.attr("to")) {
+    // RFC 6120 §8.1.2.1: the reply to a stanza without 'to' comes from the account itself;
+    // omit 'from' so the client treats it as from its own account.
+    reply.remove_attr("from");
+  }
+  route(std::make_shared<const xml::Element>(std::move(reply)));
+}
+
+asio::awaitable<std::uint64_t> Router::bind(Jid full, std::weak_ptr<session::LocalSession> s,
+                                            std::size_t shard) {
+  std::uint64_t id = next_bind_id_.fetch_add(1, std::memory_order_relaxed);
+  std::size_t part = partition_of(full.bare_str());
+  auto body = [this, part, full, s, shard, id]() -> asio::awaitable<void> {
+        session::ResourceEntry e;
+        e.session = s;
+        e.shard = shard;
+        e.id = id;
+        auto old = partitions_[part]->bind(full.bare_str(), full.resource(), std::move(e));
+        if (old) {
+          // RFC 6120 §7.7.2.2: the older session is terminated with <conflict/>.
+          asio::post(shards_.executor(old->shard), [weak = old->session] {
+            if (auto o = weak.lock()) {
+              o->kick("conflict", "Replaced by a new session with the same resource");
+            }
+          });
+        }
+        co_return;
+  };
+  auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
+  co_await std::move(op);
+  co_return id;
+}
+
+void Router::unbind(const Jid& full, std::uint64_t id) {
+  std::size_t part = partition_of(full.bare_str());
+  asio::post(shards_.executor(part), [this, part, bare = full.bare_str(), r = full.resource(), id] {
+    partitions_[part]->unbind(bare, r, id);
+  });
+}
+
+void Router::set_presence(const Jid& full, std::uint64_t id, bool available, int priority) {
+  std::size_t part = partition_of(full.bare_str());
+  asio::post(shards_.executor(part),
+             [this, part, bare = full.bare_str(), r = full.resource(), id, available, priority] {
+               partitions_[part]->set_presence(bare, r, id, available, priority);
+             });
+}
+
+asio::awaitable<bool> Router::is_bound(Jid full) {
+  std::size_t part = partition_of(full.bare_str());
+  auto body = [this, part, full]() -> asio::awaitable<bool> {
+    co_return partitions_[part]->find(full.bare_str(), full.resource()) != nullptr;
+  };
+  auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
+  co_return co_await std::move(op);
+}
+
+}  // namespace starling::router

@@ -1,0 +1,573 @@
+// TOML configuration (toml++). Every key is checked against the schema below: unknown keys,
+// wrong types and bad values are collected and reported together, sorted by line, each as
+// "FILE:LINE: key 'a.b': what is wrong".
+#include "server/config/config.hpp"
+
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "xmpp/jid.hpp"
+
+namespace starling::config {
+
+std::string Endpoint::str() const {
+  if (host.find(':') != std::string::npos) {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+Config defaults() { return Config{}; }
+
+namespace {
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+constexpr std::string_view kBackends[] = {"sqlite"};
+
+std::string_view type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+// A value for an error message: quoted, with control characters escaped.
+std::string quote_value(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string join(std::span<const std::string_view> names) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += n;
+  }
+  return out;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  if (s.empty() || s.size() > 5 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  std::from_chars(s.data(), s.data() + s.size(), value);
+  if (value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+// "IPv4:port" or "[IPv6]:port", numeric addresses only. The host is kept in canonical form.
+// On failure `why` says what is wrong.
+std::optional<Endpoint> parse_endpoint(std::string_view s, std::string& why) {
+  std::string_view host;
+  std::string_view port;
+  bool v6 = false;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) {
+      why = "missing ']' after the IPv6 address";
+      return std::nullopt;
+    }
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      why = "missing ':port' after the address";
+      return std::nullopt;
+    }
+    port = rest.substr(1);
+    v6 = true;
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+      why = "missing ':port' after the address";
+      return std::nullopt;
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      why = "an IPv6 address must be written in brackets, as in \"[::1]:5222\"";
+      return std::nullopt;
+    }
+  }
+  std::string host_str(host);
+  char canonical[INET6_ADDRSTRLEN] = {};
+  if (v6) {
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, host_str.c_str(), &addr) != 1 ||
+        inet_ntop(AF_INET6, &addr, canonical, sizeof canonical) == nullptr) {
+      why = quote_value(host) + " is not a numeric IPv6 address";
+      return std::nullopt;
+    }
+  } else {
+    in_addr addr{};
+    if (inet_pton(AF_INET, host_str.c_str(), &addr) != 1 ||
+        inet_ntop(AF_INET, &addr, canonical, sizeof canonical) == nullptr) {
+      why = quote_value(host) + " is not a numeric IPv4 address (host names are not accepted)";
+      return std::nullopt;
+    }
+  }
+  auto p = parse_port(port);
+  if (!p) {
+    why = "port " + quote_value(port) + " is not a number between 0 and 65535";
+    return std::nullopt;
+  }
+  return Endpoint{canonical, *p};
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string name) : name_(std::move(name)) { config_.source = name_; }
+
+  Result<Config> run(const toml::table& root) {
+    walk(root, "",
+         {
+             {"domains", [this](const toml::node& n, const std::string& k) { domains(n, k); }},
+             {"data_dir",
+              [this](const toml::node& n, const std::string& k) {
+                if (auto s = path_string(n, k)) {
+                  config_.data_dir = *s;
+                }
+              }},
+             {"admins", [this](const toml::node& n, const std::string& k) { admins(n, k); }},
+             {"workers",
+              [this](const toml::node& n, const std::string& k) {
+                if (auto v = integer(n, k, 0, 256)) {
+                  config_.workers = static_cast<std::size_t>(*v);
+                }
+              }},
+             {"c2s", [this](const toml::node& n, const std::string& k) { c2s(n, k); }},
+             {"tls", [this](const toml::node& n, const std::string& k) { tls(n, k); }},
+             {"storage", [this](const toml::node& n, const std::string& k) { storage(n, k); }},
+             {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
+         });
+    if (errors_.empty()) {
+      return std::move(config_);
+    }
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const Issue& a, const Issue& b) { return a.line < b.line; });
+    std::string message;
+    for (const Issue& e : errors_) {
+      if (!message.empty()) {
+        message += '\n';
+      }
+      message += e.text;
+    }
+    return make_error(std::move(message));
+  }
+
+ private:
+  using Handler = std::function<void(const toml::node&, const std::string&)>;
+  struct Field {
+    std::string_view name;
+    Handler handler;
+  };
+  struct Issue {
+    std::uint32_t line;
+    std::string text;
+  };
+
+  void error(const toml::source_region& where, std::string_view key, std::string_view what) {
+    std::string text = name_;
+    if (where.begin.line != 0) {
+      text += ':' + std::to_string(where.begin.line);
+    }
+    text += ": key '";
+    text += key;
+    text += "': ";
+    text += what;
+    errors_.push_back({where.begin.line, std::move(text)});
+  }
+
+  // Calls the handler of each key of `t`; unknown keys are errors listing the known ones.
+  void walk(const toml::table& t, std::string_view prefix, std::initializer_list<Field> fields) {
+    for (auto&& [k, node] : t) {
+      std::string path =
+          prefix.empty() ? std::string(k.str()) : std::string(prefix) + "." + std::string(k.str());
+      auto it = std::find_if(fields.begin(), fields.end(),
+                             [&](const Field& f) { return f.name == k.str(); });
+      if (it != fields.end()) {
+        it->handler(node, path);
+        continue;
+      }
+      std::string known;
+      for (const Field& f : fields) {
+        known += known.empty() ? "" : ", ";
+        known += f.name;
+      }
+      error(k.source(), path,
+            std::string(node.is_table() ? "unknown table" : "unknown key") +
+                (prefix.empty() ? "; known keys: "
+                                : "; known keys in [" + std::string(prefix) + "]: ") +
+                known);
+    }
+  }
+
+  void wrong_type(const toml::node& n, std::string_view key, std::string_view expected) {
+    error(n.source(), key,
+          "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+  }
+
+  const toml::table* table(const toml::node& n, std::string_view key) {
+    const toml::table* t = n.as_table();
+    if (t == nullptr) {
+      wrong_type(n, key, "a table");
+    }
+    return t;
+  }
+
+  const toml::array* array(const toml::node& n, std::string_view key, std::string_view of) {
+    const toml::array* a = n.as_array();
+    if (a == nullptr) {
+      wrong_type(n, key, "an array of " + std::string(of));
+    }
+    return a;
+  }
+
+  std::optional<std::string> string(const toml::node& n, std::string_view key) {
+    if (const auto* s = n.as_string()) {
+      return s->get();
+    }
+    wrong_type(n, key, "a string");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> path_string(const toml::node& n, std::string_view key) {
+    auto s = string(n, key);
+    if (s && s->empty()) {
+      error(n.source(), key, "expected a path, got an empty string");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<std::int64_t> integer(const toml::node& n, std::string_view key, std::int64_t min,
+                                      std::int64_t max) {
+    const auto* v = n.as_integer();
+    if (v == nullptr) {
+      wrong_type(n, key, "an integer");
+      return std::nullopt;
+    }
+    if (v->get() < min || v->get() > max) {
+      error(n.source(), key,
+            "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) +
+                ", got " + std::to_string(v->get()));
+      return std::nullopt;
+    }
+    return v->get();
+  }
+
+  // Checks `s` against the allowed values; reports the list when it is not one of them.
+  bool one_of(const toml::node& n, std::string_view key, const std::string& s,
+              std::span<const std::string_view> allowed, std::string_view what) {
+    if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) {
+      return true;
+    }
+    error(n.source(), key,
+          "unknown " + std::string(what) + " " + quote_value(s) +
+              "; allowed values: " + join(allowed));
+    return false;
+  }
+
+  void domains(const toml::node& n, const std::string& key) {
+    const toml::array* a = array(n, key, "strings");
+    if (a == nullptr) {
+      return;
+    }
+    if (a->empty()) {
+      error(n.source(), key, "expected at least one domain");
+      return;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (const toml::node& e : *a) {
+      auto s = string(e, key);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      auto prepared = xmpp::prep_domainpart(*s);
+      if (!prepared) {
+        error(e.source(), key, quote_value(*s) + " is not a valid domain name");
+        ok = false;
+        continue;
+      }
+      if (std::find(out.begin(), out.end(), *prepared) != out.end()) {
+        error(e.source(), key, "domain " + quote_value(*prepared) + " is listed twice");
+        ok = false;
+        continue;
+      }
+      out.push_back(std::move(*prepared));
+    }
+    if (ok) {
+      config_.domains = std::move(out);
+    }
+  }
+
+  void admins(const toml::node& n, const std::string& key) {
+    const toml::array* a = array(n, key, "strings");
+    if (a == nullptr) {
+      return;
+    }
+    std::vector<std::string> out;
+    for (const toml::node& e : *a) {
+      auto s = string(e, key);
+      if (!s) {
+        continue;
+      }
+      auto jid = xmpp::Jid::parse(*s);
+      if (!jid || !jid->is_bare() || jid->local().empty()) {
+        error(
+            e.source(), key,
+            quote_value(*s) + " is not a bare JID (expected \"user@domain\", without a resource)");
+        continue;
+      }
+      if (std::string bare = jid->bare_str();
+          std::find(out.begin(), out.end(), bare) == out.end()) {
+        out.push_back(std::move(bare));
+      }
+    }
+    config_.admins = std::move(out);
+  }
+
+  void endpoints(const toml::node& n, const std::string& key, std::vector<Endpoint>& dest) {
+    const toml::array* a = array(n, key, "\"address:port\" strings");
+    if (a == nullptr) {
+      return;
+    }
+    std::vector<Endpoint> out;
+    for (const toml::node& e : *a) {
+      auto s = string(e, key);
+      if (!s) {
+        continue;
+      }
+      std::string why;
+      if (auto ep = parse_endpoint(*s, why)) {
+        out.push_back(std::move(*ep));
+      } else {
+        error(e.source(), key,
+              "expected \"IPv4:port\" or \"[IPv6]:port\", got " + quote_value(*s) + ": " + why);
+      }
+    }
+    dest = std::move(out);
+  }
+
+  void c2s(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::C2s& c = config_.c2s;
+    walk(*t, key,
+         {
+             {"listen",
+              [this, &c](const toml::node& v, const std::string& k) { endpoints(v, k, c.listen); }},
+             {"direct_tls", [this, &c](const toml::node& v,
+                                       const std::string& k) { endpoints(v, k, c.direct_tls); }},
+             {"max_stanza_size",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1024, 16777216)) {
+                  c.max_stanza_size = static_cast<std::size_t>(*i);
+                }
+              }},
+             {"ping_interval",
+              [this, &c](const toml::node& v, const std::string& k) {
+                auto i = integer(v, k, std::numeric_limits<std::int64_t>::min(),
+                                 std::numeric_limits<std::int64_t>::max());
+                if (!i) {
+                  return;
+                }
+                if (*i != 0 && (*i < 10 || *i > 86400)) {
+                  error(v.source(), k,
+                        "expected 0 (off) or an integer between 10 and 86400, got " +
+                            std::to_string(*i));
+                  return;
+                }
+                c.ping_interval = static_cast<std::uint32_t>(*i);
+              }},
+             {"ping_timeout",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1, 3600)) {
+                  c.ping_timeout = static_cast<std::uint32_t>(*i);
+                }
+              }},
+             {"auth_failure_delay_ms",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 0, 60000)) {
+                  c.auth_failure_delay_ms = static_cast<std::uint32_t>(*i);
+                }
+              }},
+             {"max_send_queue",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 65536, 1073741824)) {
+                  c.max_send_queue = static_cast<std::size_t>(*i);
+                }
+              }},
+         });
+  }
+
+  void tls(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::Tls& tls = config_.tls;
+    const toml::node* certificate = nullptr;
+    const toml::node* private_key = nullptr;
+    walk(*t, key,
+         {
+             {"certificate",
+              [&](const toml::node& v, const std::string& k) {
+                certificate = &v;
+                if (auto s = path_string(v, k)) {
+                  tls.certificate = *s;
+                }
+              }},
+             {"key",
+              [&](const toml::node& v, const std::string& k) {
+                private_key = &v;
+                if (auto s = path_string(v, k)) {
+                  tls.key = *s;
+                }
+              }},
+         });
+    if (certificate != nullptr && private_key == nullptr) {
+      error(certificate->source(), key + ".certificate",
+            "set without " + key + ".key; give both or neither");
+    } else if (private_key != nullptr && certificate == nullptr) {
+      error(private_key->source(), key + ".key",
+            "set without " + key + ".certificate; give both or neither");
+    }
+  }
+
+  void storage(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"backend",
+              [this](const toml::node& v, const std::string& k) {
+                auto s = string(v, k);
+                if (s && one_of(v, k, *s, kBackends, "storage backend")) {
+                  config_.storage.backend = *s;
+                }
+              }},
+         });
+  }
+
+  void log(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"level",
+              [this](const toml::node& v, const std::string& k) {
+                auto s = string(v, k);
+                if (s && one_of(v, k, *s, kLogLevels, "log level")) {
+                  config_.log.level = *s;
+                }
+              }},
+         });
+  }
+
+  std::string name_;
+  Config config_;
+  std::vector<Issue> errors_;
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+Result<Config> load_string(std::string_view text, const std::string& name) {
+  try {
+    toml::table root;
+    try {
+      root = toml::parse(text, name);
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      return make_error(name + ":" + std::to_string(where.line) + ":" +
+                        std::to_string(where.column) + ": " + std::string(e.description()));
+    }
+    return Parser(name).run(root);
+  } catch (const std::exception& e) {
+    return make_error(name + ": " + e.what());
+  }
+}
+
+Result<Config> load_file(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(name.c_str(), "rb"));
+  if (!f) {
+    return make_error(name + ": cannot read: " + std::system_category().message(errno));
+  }
+  std::string text;
+  char buf[16384];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    text.append(buf, n);
+  }
+  if (std::ferror(f.get())) {
+    return make_error(name + ": cannot read: " + std::system_category().message(errno));
+  }
+  return load_string(text, name);
+}
+
+}  // namespace starling::config

@@ -1,0 +1,292 @@
+#include "server/config/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace starling::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kName = "starling.toml";
+
+Result<Config> load(std::string_view text) { return load_string(text, kName); }
+
+// Loads `text`, expects an error and checks that it names the file, the line and the key.
+void expect_error(std::string_view text, int line, std::string_view key,
+                  std::string_view detail = {}) {
+  auto r = load(text);
+  ASSERT_FALSE(r.ok()) << "accepted:\n" << text;
+  const std::string& msg = r.error().message;
+  std::string where =
+      std::string(kName) + ":" + std::to_string(line) + ": key '" + std::string(key) + "'";
+  EXPECT_NE(msg.find(where), std::string::npos) << "want " << where << "\ngot  " << msg;
+  EXPECT_NE(msg.find(detail), std::string::npos) << "want " << detail << "\ngot  " << msg;
+}
+
+TEST(Config, Defaults) {
+  Config c = defaults();
+  EXPECT_EQ(c.domains, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(c.data_dir, fs::path("./data"));
+  EXPECT_TRUE(c.admins.empty());
+  EXPECT_EQ(c.workers, 0u);
+  ASSERT_EQ(c.c2s.listen.size(), 1u);
+  EXPECT_EQ(c.c2s.listen[0].str(), "127.0.0.1:5222");
+  ASSERT_EQ(c.c2s.direct_tls.size(), 1u);
+  EXPECT_EQ(c.c2s.direct_tls[0].str(), "127.0.0.1:5223");
+  EXPECT_EQ(c.c2s.max_stanza_size, 262144u);
+  EXPECT_EQ(c.c2s.ping_interval, 300u);
+  EXPECT_EQ(c.c2s.ping_timeout, 60u);
+  EXPECT_EQ(c.c2s.auth_failure_delay_ms, 1000u);
+  EXPECT_EQ(c.c2s.max_send_queue, 1048576u);
+  EXPECT_FALSE(c.tls.certificate.has_value());
+  EXPECT_FALSE(c.tls.key.has_value());
+  EXPECT_EQ(c.storage.backend, "sqlite");
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.source, "");
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto r = load("# nothing here\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->domains, defaults().domains);
+  EXPECT_EQ(r->c2s.listen[0].str(), "127.0.0.1:5222");
+  EXPECT_EQ(r->source, kName);
+}
+
+TEST(Config, EndpointStr) {
+  EXPECT_EQ((Endpoint{"127.0.0.1", 5222}.str()), "127.0.0.1:5222");
+  EXPECT_EQ((Endpoint{"::1", 5222}.str()), "[::1]:5222");
+  EXPECT_EQ((Endpoint{"0.0.0.0", 0}.str()), "0.0.0.0:0");
+}
+
+TEST(Config, FullFile) {
+  auto r = load(R"(
+domains = ["example.org", "Example.NET"]
+data_dir = "/var/lib/starling"
+admins = ["admin@example.org", "Root@Example.net"]
+workers = 4
+
+[c2s]
+listen = ["0.0.0.0:5222", "[::]:5222", "[0:0::1]:0"]
+direct_tls = []
+max_stanza_size = 65536
+ping_interval = 0
+ping_timeout = 30
+auth_failure_delay_ms = 0
+max_send_queue = 65536
+
+[tls]
+certificate = "/etc/starling/cert.pem"
+key = "/etc/starling/key.pem"
+
+[storage]
+backend = "sqlite"
+
+[log]
+level = "debug"
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r;
+  EXPECT_EQ(c.domains, (std::vector<std::string>{"example.org", "example.net"}));
+  EXPECT_EQ(c.data_dir, fs::path("/var/lib/starling"));
+  EXPECT_EQ(c.admins, (std::vector<std::string>{"admin@example.org", "root@example.net"}));
+  EXPECT_EQ(c.workers, 4u);
+  ASSERT_EQ(c.c2s.listen.size(), 3u);
+  EXPECT_EQ(c.c2s.listen[0].host, "0.0.0.0");
+  EXPECT_EQ(c.c2s.listen[0].port, 5222);
+  EXPECT_EQ(c.c2s.listen[1].host, "::");
+  EXPECT_EQ(c.c2s.listen[1].str(), "[::]:5222");
+  EXPECT_EQ(c.c2s.listen[2].str(), "[::1]:0");
+  EXPECT_TRUE(c.c2s.direct_tls.empty());
+  EXPECT_EQ(c.c2s.max_stanza_size, 65536u);
+  EXPECT_EQ(c.c2s.ping_interval, 0u);
+  EXPECT_EQ(c.c2s.ping_timeout, 30u);
+  EXPECT_EQ(c.c2s.auth_failure_delay_ms, 0u);
+  EXPECT_EQ(c.c2s.max_send_queue, 65536u);
+  EXPECT_EQ(c.tls.certificate, fs::path("/etc/starling/cert.pem"));
+  EXPECT_EQ(c.tls.key, fs::path("/etc/starling/key.pem"));
+  EXPECT_EQ(c.storage.backend, "sqlite");
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(Config, RelativeDataDirStaysRelative) {
+  auto r = load("data_dir = \"state/starling\"\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->data_dir, fs::path("state/starling"));
+}
+
+TEST(Config, Bounds) {
+  EXPECT_TRUE(load("workers = 256").ok());
+  expect_error("workers = 257", 1, "workers", "between 0 and 256");
+  expect_error("workers = -1", 1, "workers");
+  EXPECT_TRUE(load("[c2s]\nmax_stanza_size = 1024\n").ok());
+  EXPECT_TRUE(load("[c2s]\nmax_stanza_size = 16777216\n").ok());
+  expect_error("[c2s]\nmax_stanza_size = 1023\n", 2, "c2s.max_stanza_size");
+  expect_error("[c2s]\nmax_stanza_size = 16777217\n", 2, "c2s.max_stanza_size");
+  EXPECT_TRUE(load("[c2s]\nping_interval = 10\n").ok());
+  EXPECT_TRUE(load("[c2s]\nping_interval = 86400\n").ok());
+  expect_error("[c2s]\nping_interval = 9\n", 2, "c2s.ping_interval", "0 (off)");
+  expect_error("[c2s]\nping_interval = 86401\n", 2, "c2s.ping_interval");
+  expect_error("[c2s]\nping_timeout = 0\n", 2, "c2s.ping_timeout");
+  expect_error("[c2s]\nping_timeout = 3601\n", 2, "c2s.ping_timeout");
+  expect_error("[c2s]\nauth_failure_delay_ms = 60001\n", 2, "c2s.auth_failure_delay_ms");
+  expect_error("[c2s]\nmax_send_queue = 65535\n", 2, "c2s.max_send_queue");
+  expect_error("[c2s]\nmax_send_queue = 1073741825\n", 2, "c2s.max_send_queue");
+  EXPECT_TRUE(load("[c2s]\nmax_send_queue = 1073741824\n").ok());
+}
+
+TEST(Config, UnknownTopLevelKey) {
+  expect_error("domains = [\"example.org\"]\n\nlisten = 5\n", 3, "listen", "unknown key");
+}
+
+TEST(Config, UnknownKeyInTable) {
+  expect_error("[c2s]\nping_interval = 60\nlisen = [\"127.0.0.1:5222\"]\n", 3, "c2s.lisen",
+               "unknown key");
+  expect_error("[log]\nlevel = \"info\"\nfile = \"x\"\n", 3, "log.file", "unknown key");
+}
+
+TEST(Config, UnknownTable) {
+  expect_error("workers = 1\n[s2s]\nlisten = []\n", 2, "s2s", "unknown table");
+  expect_error("[c2s.extra]\nx = 1\n", 1, "c2s.extra", "unknown table");
+}
+
+TEST(Config, WrongTypes) {
+  expect_error("workers = \"4\"\n", 1, "workers", "expected an integer, got a string");
+  expect_error("workers = 4.0\n", 1, "workers", "expected an integer");
+  expect_error("domains = \"example.org\"\n", 1, "domains", "expected an array");
+  expect_error("domains = [\"example.org\",\n  5]\n", 2, "domains", "expected a string");
+  expect_error("\n\n[c2s]\nlisten = \"127.0.0.1:5222\"\n", 4, "c2s.listen", "expected an array");
+  expect_error("c2s = 5\n", 1, "c2s", "expected a table");
+  expect_error("[log]\nlevel = true\n", 2, "log.level", "expected a string, got a boolean");
+  expect_error("data_dir = 1\n", 1, "data_dir", "expected a string");
+}
+
+TEST(Config, BadEndpoints) {
+  expect_error("[c2s]\nlisten = [\"127.0.0.1\"]\n", 2, "c2s.listen", "127.0.0.1");
+  expect_error("[c2s]\nlisten = [\"localhost:5222\"]\n", 2, "c2s.listen", "localhost");
+  expect_error("[c2s]\ndirect_tls = [\"1.2.3.4:99999\"]\n", 2, "c2s.direct_tls", "99999");
+  expect_error("[c2s]\nlisten = [\"::1:5222\"]\n", 2, "c2s.listen", "brackets");
+  expect_error("[c2s]\nlisten = [\"[::1]\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"[::1:5222\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"[1.2.3.4]:5222\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"1.2.3.4:\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"1.2.3.4:-1\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"1.2.3.4:+80\"]\n", 2, "c2s.listen");
+  expect_error("[c2s]\nlisten = [\"1.2.3:5222\"]\n", 2, "c2s.listen");
+  // The line is that of the offending element.
+  expect_error("[c2s]\nlisten = [\n  \"127.0.0.1:5222\",\n  \"nope\",\n]\n", 4, "c2s.listen",
+               "nope");
+  auto r = load("[c2s]\nlisten = [\"1.2.3.4:65535\", \"[::ffff:1.2.3.4]:1\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->c2s.listen[0].port, 65535);
+  EXPECT_EQ(r->c2s.listen[1].str(), "[::ffff:1.2.3.4]:1");
+}
+
+TEST(Config, Domains) {
+  expect_error("domains = [\"exa mple.org\"]\n", 1, "domains", "not a valid domain");
+  expect_error("domains = [\"a@b\"]\n", 1, "domains", "not a valid domain");
+  expect_error("domains = []\n", 1, "domains", "at least one");
+  expect_error("domains = [\n  \"example.org\",\n  \"EXAMPLE.org\",\n]\n", 3, "domains",
+               "listed twice");
+}
+
+TEST(Config, Admins) {
+  expect_error("admins = [\"not a jid@\"]\n", 1, "admins", "not a bare JID");
+  expect_error("admins = [\"admin@example.org/laptop\"]\n", 1, "admins", "not a bare JID");
+  expect_error("admins = [\"example.org\"]\n", 1, "admins", "not a bare JID");
+  expect_error("admins = [\"\"]\n", 1, "admins", "not a bare JID");
+}
+
+TEST(Config, TlsNeedsBothFiles) {
+  expect_error("[tls]\ncertificate = \"cert.pem\"\n", 2, "tls.certificate", "tls.key");
+  expect_error("[tls]\n\nkey = \"key.pem\"\n", 3, "tls.key", "tls.certificate");
+  expect_error("[tls]\ncertificate = \"\"\nkey = \"k\"\n", 2, "tls.certificate");
+}
+
+TEST(Config, BadBackend) {
+  expect_error("[storage]\nbackend = \"postgres\"\n", 2, "storage.backend",
+               "allowed values: sqlite");
+}
+
+TEST(Config, BadLogLevel) {
+  expect_error("[log]\nlevel = \"verbose\"\n", 2, "log.level",
+               "allowed values: trace, debug, info, warn, error");
+  expect_error("[log]\nlevel = \"INFO\"\n", 2, "log.level");
+}
+
+TEST(Config, SyntaxError) {
+  auto r = load("workers = 1\n[c2s]\nlisten = [\"127.0.0.1:5222\"\n\nping = = 3\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind(std::string(kName) + ":", 0), 0u) << r.error().message;
+  auto r2 = load("workers = 1\nworkers = 2\n");
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().message.rfind(std::string(kName) + ":2:", 0), 0u) << r2.error().message;
+  auto r3 = load("a = 1\n\nb = \"unterminated\n");
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.error().message.rfind(std::string(kName) + ":3:", 0), 0u) << r3.error().message;
+}
+
+TEST(Config, SeveralErrorsAreReportedInLineOrder) {
+  auto r = load("workers = 1000\n[log]\nlevel = \"x\"\n[c2s]\nping_timeout = 0\n");
+  ASSERT_FALSE(r.ok());
+  const std::string& msg = r.error().message;
+  auto a = msg.find(":1: key 'workers'");
+  auto b = msg.find(":3: key 'log.level'");
+  auto c = msg.find(":5: key 'c2s.ping_timeout'");
+  ASSERT_NE(a, std::string::npos) << msg;
+  ASSERT_NE(b, std::string::npos) << msg;
+  ASSERT_NE(c, std::string::npos) << msg;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "starling-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+};
+
+TEST_F(ConfigFile, LoadsFileAndNamesItInErrors) {
+  const fs::path good = dir_ / "good.toml";
+  std::ofstream(good) << "domains = [\"example.org\"]\n";
+  auto r = load_file(good);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->domains, std::vector<std::string>{"example.org"});
+  EXPECT_EQ(r->source, good.string());
+
+  const fs::path bad = dir_ / "bad.toml";
+  std::ofstream(bad) << "\nworkers = \"x\"\n";
+  auto b = load_file(bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message.find(bad.string() + ":2: key 'workers'"), std::string::npos)
+      << b.error().message;
+}
+
+TEST_F(ConfigFile, MissingOrUnreadableFile) {
+  const fs::path missing = dir_ / "missing.toml";
+  auto r = load_file(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind(missing.string() + ": cannot read: ", 0), 0u)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("No such file"), std::string::npos) << r.error().message;
+
+  auto d = load_file(dir_);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message.rfind(dir_.string() + ": cannot read: ", 0), 0u) << d.error().message;
+}
+
+}  // namespace
+}  // namespace starling::config

@@ -1,0 +1,237 @@
+#include "server/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "base/log.hpp"
+#include "module/module.hpp"
+#include "modules/module_list.hpp"
+#include "net/shards.hpp"
+#include "net/tls.hpp"
+#include "router/router.hpp"
+#include "storage/storage.hpp"
+#include "stream/c2s/c2s_stream.hpp"
+
+namespace starling::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(config::Config c) : config_(std::move(c)) {}
+  ~ServerImpl() override {
+    // Order: stop threads before the objects they use go away.
+    if (shards_) {
+      shards_->stop();
+      shards_->join();
+    }
+    if (storage_) {
+      storage_->stop();
+    }
+  }
+
+  Result<void> init() {
+    info_.version = STARLING_VERSION;
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) {
+      return make_error(config_.data_dir.string() + ": cannot create data directory: " + ec.message());
+    }
+    auto backend = storage::open_sqlite(config_.data_dir / "starling.db");
+    if (!backend) {
+      return backend.error();
+    }
+    storage_ = std::make_unique<storage::Storage>(std::move(*backend));
+    auto tls = net::TlsManager::create(config_.tls.certificate, config_.tls.key, config_.data_dir,
+                                       config_.domains);
+    if (!tls) {
+      return tls.error();
+    }
+    tls_ = *tls;
+    shards_ = std::make_unique<net::Shards>(config_.workers);
+    router_ = std::make_unique<router::Router>(*shards_, config_.domains, registry_, *storage_);
+    tracker_ = std::make_unique<stream::StreamTracker>(shards_->size());
+    env_ = std::make_unique<stream::C2sEnv>(
+        stream::C2sEnv{config_, *tls_, *router_, *storage_, *tracker_});
+    for (auto& m : modules::create_all()) {
+      auto ctx = std::make_unique<module::ModuleContext>(std::string(m->name()), registry_, *router_,
+                                                         config_, *storage_, info_);
+      m->start(*ctx);
+      contexts_.push_back(std::move(ctx));
+      modules_.push_back(std::move(m));
+    }
+    for (const auto& ep : config_.c2s.listen) {
+      if (auto r = listen(ep, false); !r) {
+        return r;
+      }
+    }
+    for (const auto& ep : config_.c2s.direct_tls) {
+      if (auto r = listen(ep, true); !r) {
+        return r;
+      }
+    }
+    return {};
+  }
+
+  int run() override {
+    shards_->start();
+    for (auto& l : listeners_) {
+      asio::co_spawn(main_, accept_loop(*l.acceptor, l.direct_tls), asio::detached);
+    }
+    asio::signal_set stop_signals(main_, SIGTERM, SIGINT);
+    asio::signal_set hup(main_, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+      hup.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) {
+          return;
+        }
+        // SIGHUP: reload certificates; running streams keep theirs.
+        if (auto r = tls_->reload(); r) {
+          log::info("tls: certificates reloaded from {}", tls_->paths().certificate.string());
+        } else {
+          log::error("tls: reload failed, keeping the old certificates: {}", r.error().message);
+        }
+        wait_hup();
+      });
+    };
+    wait_hup();
+    stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (!ec) {
+        log::info("received signal {}, shutting down", sig);
+        asio::co_spawn(main_, shutdown(), asio::detached);
+        hup.cancel();
+      }
+    });
+    log::info("Starling {} serving {} with {} worker threads", info_.version,
+              fmt::join(config_.domains, ", "), shards_->size());
+    main_.run();
+    shards_->stop();
+    shards_->join();
+    storage_->stop();
+    log::info("stopped");
+    return 0;
+  }
+
+ private:
+  struct Listener {
+    std::unique_ptr<tcp::acceptor> acceptor;
+    bool direct_tls;
+  };
+
+  Result<void> listen(const config::Endpoint& ep, bool direct_tls) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(ep.host, ec);
+    if (ec) {
+      return make_error("c2s: bad listen address " + ep.str());
+    }
+    auto acc = std::make_unique<tcp::acceptor>(main_);
+    tcp::endpoint endpoint(addr, ep.port);
+    acc->open(endpoint.protocol(), ec);
+    if (!ec) {
+      acc->set_option(tcp::acceptor::reuse_address(true), ec);
+      acc->bind(endpoint, ec);
+    }
+    if (!ec) {
+      acc->listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return make_error("c2s: cannot listen on " + ep.str() + ": " + ec.message());
+    }
+    auto local = acc->local_endpoint();
+    // Tests read the actual port from this line when the configured port is 0.
+    log::info("listening c2s{} on {}:{}", direct_tls ? "-direct-tls" : "",
+              local.address().to_string(), local.port());
+    listeners_.push_back({std::move(acc), direct_tls});
+    return {};
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool direct_tls) {
+    while (acc.is_open()) {
+      std::size_t shard = shards_->next();
+      auto [ec, socket] = co_await acc.async_accept(shards_->context(shard),
+                                                    asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acc.is_open()) {
+          co_return;
+        }
+        log::warn("accept failed: {}", ec.message());
+        asio::steady_timer t(main_, std::chrono::milliseconds(100));  // e.g. EMFILE: back off
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::post(shards_->executor(shard),
+                 [this, shard, direct_tls, s = std::move(socket)]() mutable {
+                   std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls)
+                       ->start();
+                 });
+    }
+  }
+
+  asio::awaitable<void> shutdown() {
+    for (auto& l : listeners_) {
+      boost::system::error_code ec;
+      l.acceptor->close(ec);
+    }
+    for (std::size_t i = 0; i < shards_->size(); ++i) {
+      asio::post(shards_->executor(i), [this, i] {
+        for (auto& s : tracker_->streams(i)) {
+          s->shutdown();
+        }
+      });
+    }
+    // Wait (bounded) for every stream to send <system-shutdown/> and close.
+    asio::steady_timer t(main_);
+    for (int i = 0; i < 100; ++i) {
+      std::size_t live = 0;
+      for (std::size_t s = 0; s < shards_->size(); ++s) {
+        auto body = [this, s]() -> asio::awaitable<std::size_t> { co_return tracker_->count(s); };
+        auto op = asio::co_spawn(shards_->executor(s), std::move(body), asio::use_awaitable);
+        live += co_await std::move(op);
+      }
+      if (live == 0) {
+        break;
+      }
+      t.expires_after(std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    main_.stop();
+  }
+
+  config::Config config_;
+  module::ServerInfo info_;
+  asio::io_context main_{1};
+  std::unique_ptr<storage::Storage> storage_;
+  std::shared_ptr<net::TlsManager> tls_;
+  std::unique_ptr<net::Shards> shards_;
+  module::Registry registry_;
+  std::unique_ptr<router::Router> router_;
+  std::unique_ptr<stream::StreamTracker> tracker_;
+  std::unique_ptr<stream::C2sEnv> env_;
+  std::vector<std::unique_ptr<module::Module>> modules_;
+  std::vector<std::unique_ptr<module::ModuleContext>> contexts_;
+  std::vector<Listener> listeners_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::create(config::Config config) {
+  auto s = std::make_unique<ServerImpl>(std::move(config));
+  if (auto r = s->init(); !r) {
+    return r.error();
+  }
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace starling::server

@@ -1,0 +1,81 @@
+#include "session/session_table.hpp"
+
+namespace starling::session {
+
+std::optional<ResourceEntry> Partition::bind(const std::string& bare, const std::string& resource,
+                                             ResourceEntry entry) {
+  auto& rs = table_[bare];
+  auto it = rs.find(resource);
+  if (it != rs.end()) {
+    ResourceEntry old = std::move(it->second);
+    it->second = std::move(entry);
+    return old;
+  }
+  rs.emplace(resource, std::move(entry));
+  ++sessions_;
+  return std::nullopt;
+}
+
+void Partition::unbind(const std::string& bare, const std::string& resource, std::uint64_t id) {
+  auto t = table_.find(bare);
+  if (t == table_.end()) {
+    return;
+  }
+  auto it = t->second.find(resource);
+  if (it == t->second.end() || it->second.id != id) {
+    return;
+  }
+  t->second.erase(it);
+  --sessions_;
+  if (t->second.empty()) {
+    table_.erase(t);
+  }
+}
+
+void Partition::set_presence(const std::string& bare, const std::string& resource,
+                             std::uint64_t id, bool available, int priority) {
+  auto t = table_.find(bare);
+  if (t == table_.end()) {
+    return;
+  }
+  auto it = t->second.find(resource);
+  if (it == t->second.end() || it->second.id != id) {
+    return;
+  }
+  it->second.available = available;
+  it->second.priority = priority;
+}
+
+const ResourceEntry* Partition::find(const std::string& bare, std::string_view resource) const {
+  auto t = table_.find(bare);
+  if (t == table_.end()) {
+    return nullptr;
+  }
+  auto it = t->second.find(resource);
+  return it == t->second.end() ? nullptr : &it->second;
+}
+
+const Partition::Resources* Partition::resources(const std::string& bare) const {
+  auto t = table_.find(bare);
+  return t == table_.end() ? nullptr : &t->second;
+}
+
+std::vector<const ResourceEntry*> highest_priority(const Partition::Resources& rs) {
+  std::vector<const ResourceEntry*> out;
+  int best = -1;
+  for (const auto& [_, e] : rs) {
+    if (!e.available || e.priority < 0) {
+      continue;
+    }
+    if (e.priority > best) {
+      best = e.priority;
+      out.clear();
+    }
+    if (e.priority == best) {
+      out.push_back(&e);
+    }
+  }
+  return out;
+}
+
+}  // namespace starling::session

@@ -1,0 +1,796 @@
+#include "stream/c2s/c2s_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+
+#include "base/log.hpp"
+#include "base/random.hpp"
+#include "net/tls.hpp"
+#include "router/router.hpp"
+#include "server/config/config.hpp"
+#include "storage/storage.hpp"
+#include "xml/writer.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/stanza.hpp"
+
+namespace starling::stream {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using xmpp::Jid;
+using xmpp::StanzaError;
+
+namespace {
+constexpr auto kAuthTimeout = std::chrono::seconds(60);  // from connect to resource binding
+constexpr auto kCloseTimeout = std::chrono::seconds(3);  // waiting for the client's </stream>
+constexpr int kMaxAuthFailures = 5;                      // RFC 6120 §6.4.5: 2 to 5 retries
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+xml::Element sasl_element(std::string name, std::string_view b64 = {}) {
+  xml::Element e(std::move(name), std::string(ns::kSasl));
+  if (!b64.empty()) {
+    e.add_text(std::string(b64));
+  }
+  return e;
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+void StreamTracker::add(std::size_t shard, const std::shared_ptr<C2sStream>& s) {
+  per_shard_[shard].emplace(s.get(), s);
+}
+void StreamTracker::remove(std::size_t shard, C2sStream* s) { per_shard_[shard].erase(s); }
+std::vector<std::shared_ptr<C2sStream>> StreamTracker::streams(std::size_t shard) {
+  std::vector<std::shared_ptr<C2sStream>> out;
+  for (auto& [_, w] : per_shard_[shard]) {
+    if (auto s = w.lock()) {
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool direct_tls)
+    : env_(env),
+      shard_(shard),
+      direct_tls_(direct_tls),
+      tls_ctx_(env.tls.context()),
+      stream_(std::move(socket), *tls_ctx_),
+      parser_(xml::ParserLimits{env.config.c2s.max_stanza_size, 64}),
+      write_signal_(stream_.get_executor()),
+      drained_(stream_.get_executor()),
+      watchdog_timer_(stream_.get_executor()),
+      close_timer_(stream_.get_executor()) {
+  boost::system::error_code ec;
+  auto ep = stream_.next_layer().remote_endpoint(ec);
+  remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  started_at_ = last_read_ = Clock::now();
+}
+
+C2sStream::~C2sStream() = default;
+
+void C2sStream::start() {
+  env_.tracker.add(shard_, shared_from_this());
+  asio::co_spawn(stream_.get_executor(), run(), [self = shared_from_this()](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("c2s {}: stream failed: {}", self->remote_, ex.what());
+      }
+      self->hard_close();
+    }
+  });
+}
+
+asio::awaitable<void> C2sStream::run() {
+  auto self = shared_from_this();
+  log::debug("c2s {}: connected{}", remote_, direct_tls_ ? " (direct TLS)" : "");
+  asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
+  if (direct_tls_) {
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (ec) {
+      log::debug("c2s {}: TLS handshake failed: {}", remote_, ec.message());
+      hard_close();
+      co_return;
+    }
+    tls_active_ = true;
+    cb_ = net::channel_bindings(stream_.native_handle());
+    state_ = State::kNeedAuth;
+  }
+  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+
+  std::vector<char> buf(16384);
+  std::vector<xml::StreamEvent> events;
+  while (!dead_) {
+    std::size_t n = 0;
+    boost::system::error_code ec;
+    if (tls_active_) {
+      std::tie(ec, n) = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+    } else {
+      std::tie(ec, n) = co_await stream_.next_layer().async_read_some(asio::buffer(buf), use_tuple);
+    }
+    if (ec) {
+      log::debug("c2s {}: read ended: {}", remote_, ec.message());
+      break;
+    }
+    last_read_ = Clock::now();
+    events.clear();
+    xml::ParseError perr = parser_.feed(std::string_view(buf.data(), n), events);
+    bool stop = false;
+    for (auto& ev : events) {
+      if (!co_await handle(ev)) {
+        stop = true;
+        break;
+      }
+    }
+    if (stop) {
+      if (dead_ || closing_) {
+        break;
+      }
+      continue;  // a stream restart discarded the rest of this buffer
+    }
+    if (perr != xml::ParseError::kNone) {
+      // RFC 6120 §4.9.3: each XML error has its stream error.
+      const char* cond = "not-well-formed";
+      switch (perr) {
+        case xml::ParseError::kRestrictedXml:
+          cond = "restricted-xml";
+          break;
+        case xml::ParseError::kPolicyViolation:
+          cond = "policy-violation";
+          break;
+        case xml::ParseError::kBadFormat:
+          cond = "bad-format";
+          break;
+        default:
+          break;
+      }
+      log::info("c2s {}: {} ({})", remote_, cond, parser_.error_detail());
+      begin_close(cond, perr == xml::ParseError::kPolicyViolation
+                            ? "Stanza larger than the server's limit"
+                            : std::string_view(parser_.error_detail()));
+      break;
+    }
+  }
+  if (!closing_) {
+    begin_close(std::nullopt);
+  }
+  // Let the writer send what is queued (the closing tag at least), bounded by close_timer_.
+  co_await flush();
+  hard_close();
+  log::debug("c2s {}: closed", remote_);
+}
+
+void C2sStream::hard_close() {
+  if (dead_) {
+    return;
+  }
+  dead_ = true;
+  closing_ = true;
+  if (bound_) {
+    env_.router.unbind(jid_, bind_id_);
+    bound_ = false;
+  }
+  boost::system::error_code ec;
+  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.next_layer().close(ec);
+  write_signal_.cancel();
+  drained_.cancel();
+  watchdog_timer_.cancel();
+  close_timer_.cancel();
+  env_.tracker.remove(shard_, this);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+void C2sStream::send_raw(std::string data) {
+  if (dead_) {
+    return;
+  }
+  queued_bytes_ += data.size();
+  if (queued_bytes_ > env_.config.c2s.max_send_queue) {
+    // The client does not read: nothing more can be sent to it, not even a stream error.
+    log::warn("c2s {}: send queue over {} bytes, disconnecting", remote_,
+              env_.config.c2s.max_send_queue);
+    hard_close();
+    return;
+  }
+  queue_.push_back(std::move(data));
+  write_signal_.cancel();
+}
+
+void C2sStream::send(const xml::Element& e) { send_raw(xml::to_string(e, ns::kClient)); }
+
+asio::awaitable<void> C2sStream::writer() {
+  auto self = shared_from_this();
+  std::string batch;
+  while (!dead_) {
+    if (queue_.empty()) {
+      drained_.cancel();
+      write_signal_.expires_at(Clock::time_point::max());
+      co_await write_signal_.async_wait(use_tuple);
+      continue;
+    }
+    batch.clear();
+    while (!queue_.empty()) {
+      batch += queue_.front();
+      queue_.pop_front();
+    }
+    writing_ = true;
+    boost::system::error_code ec;
+    if (tls_active_) {
+      std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream_.next_layer(), asio::buffer(batch), use_tuple);
+    }
+    writing_ = false;
+    queued_bytes_ -= std::min(queued_bytes_, batch.size());
+    if (ec) {
+      log::debug("c2s {}: write failed: {}", remote_, ec.message());
+      hard_close();
+      break;
+    }
+  }
+  drained_.cancel();
+}
+
+asio::awaitable<void> C2sStream::flush() {
+  while (!dead_ && (writing_ || !queue_.empty())) {
+    drained_.expires_at(Clock::time_point::max());
+    co_await drained_.async_wait(use_tuple);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+asio::awaitable<void> C2sStream::watchdog() {
+  auto self = shared_from_this();
+  const auto& c = env_.config.c2s;
+  while (!dead_) {
+    auto now = Clock::now();
+    Clock::time_point next;
+    if (state_ != State::kBound) {
+      if (now - started_at_ >= kAuthTimeout) {
+        begin_close("connection-timeout", "Authentication took too long");
+        co_return;
+      }
+      next = started_at_ + kAuthTimeout;
+    } else if (c.ping_interval == 0) {
+      co_return;
+    } else if (ping_id_) {
+      auto deadline = ping_sent_at_ + std::chrono::seconds(c.ping_timeout);
+      if (last_read_ > ping_sent_at_) {
+        // Any data from the client proves it is alive (XEP-0199 §4.1 only needs liveness).
+        ping_id_.reset();
+        continue;
+      }
+      if (now >= deadline) {
+        log::info("c2s {}: {} did not answer a ping, dropping", remote_, jid_.str());
+        begin_close("connection-timeout", "No answer to ping");
+        co_return;
+      }
+      next = deadline;
+    } else {
+      auto due = last_read_ + std::chrono::seconds(c.ping_interval);
+      if (now >= due) {
+        // XEP-0199 §4.2: server-to-client ping.
+        ping_id_ = "ping-" + random_id(10);
+        ping_sent_at_ = now;
+        xml::Element iq("iq", std::string(ns::kClient));
+        iq.set_attr("type", "get");
+        iq.set_attr("id", *ping_id_);
+        iq.set_attr("from", domain_);
+        iq.set_attr("to", jid_.str());
+        iq.add_child("ping", std::string(ns::kPing));
+        send(iq);
+        continue;
+      }
+      next = due;
+    }
+    watchdog_timer_.expires_at(next);
+    co_await watchdog_timer_.async_wait(use_tuple);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+void C2sStream::begin_close(std::optional<std::string> condition, std::string_view text) {
+  if (closing_ || dead_) {
+    return;
+  }
+  closing_ = true;
+  if (!header_sent_) {
+    // RFC 6120 §4.9.1.2: the error needs an open stream, so send our header first.
+    if (domain_.empty() && !env_.router.domains().empty()) {
+      domain_ = env_.router.domains().front();
+    }
+    send_header();
+  }
+  if (condition) {
+    send(xmpp::make_stream_error(*condition, text));
+  }
+  send_raw("</stream:stream>");
+  // RFC 6120 §4.4: wait a while for the client's closing tag, then end the TCP connection.
+  close_timer_.expires_after(kCloseTimeout);
+  close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) {
+      self->hard_close();
+    }
+  });
+}
+
+void C2sStream::kick(std::string_view condition, std::string_view text) {
+  if (bound_) {
+    // The router already replaced our entry; do not remove the new one.
+    bound_ = false;
+  }
+  begin_close(std::string(condition), text);
+}
+
+void C2sStream::shutdown() { begin_close("system-shutdown", "Server is shutting down"); }
+
+// ---------------------------------------------------------------------------------------------
+// Stream header and features
+
+void C2sStream::send_header() {
+  std::string h = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams' id='";
+  stream_id_ = random_id(20);
+  xml::escape_attr(stream_id_, h);
+  h += "' from='";
+  xml::escape_attr(domain_, h);
+  h += "'";
+  if (!jid_.empty()) {
+    h += " to='";
+    xml::escape_attr(jid_.bare_str(), h);
+    h += "'";
+  }
+  h += " version='1.0' xml:lang='en'>";
+  header_sent_ = true;
+  send_raw(std::move(h));
+}
+
+void C2sStream::send_features() {
+  xml::Element f("features", std::string(ns::kStream));
+  switch (state_) {
+    case State::kNeedTls: {
+      // RFC 6120 §5.3.1: TLS is mandatory-to-negotiate here.
+      auto& st = f.add_child("starttls", std::string(ns::kTls));
+      st.add_child("required", std::string(ns::kTls));
+      break;
+    }
+    case State::kNeedAuth: {
+      auto& m = f.add_child("mechanisms", std::string(ns::kSasl));
+      for (const auto& mech : auth::SaslServer::mechanisms(tls_active_, cb_)) {
+        m.add_child("mechanism", std::string(ns::kSasl)).add_text(mech);
+      }
+      auto types = auth::SaslServer::channel_binding_types(cb_);
+      if (!types.empty()) {
+        // XEP-0440: which channel-binding types the -PLUS mechanisms can use.
+        auto& cbe = f.add_child("sasl-channel-binding", std::string(ns::kSaslCb));
+        for (const auto& t : types) {
+          cbe.add_child("channel-binding", std::string(ns::kSaslCb)).set_attr("type", t);
+        }
+      }
+      break;
+    }
+    case State::kNeedBind:
+      f.add_child("bind", std::string(ns::kBind));
+      // RFC 3921 session establishment, kept for old clients; RFC 6121 makes it optional.
+      f.add_child("session", std::string(ns::kSession)).add_child("optional", std::string(ns::kSession));
+      break;
+    case State::kBound:
+      break;
+  }
+  send(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+asio::awaitable<bool> C2sStream::handle(xml::StreamEvent& ev) {
+  if (closing_) {
+    // After our closing tag only the client's closing tag matters.
+    co_return !std::holds_alternative<xml::StreamEnd>(ev);
+  }
+  if (auto* h = std::get_if<xml::StreamHeader>(&ev)) {
+    co_return co_await handle_header(*h);
+  }
+  if (auto* e = std::get_if<xml::Element>(&ev)) {
+    co_return co_await handle_element(*e);
+  }
+  // The client closed its stream: close ours (RFC 6120 §4.4).
+  begin_close(std::nullopt);
+  co_return false;
+}
+
+asio::awaitable<bool> C2sStream::handle_header(const xml::StreamHeader& h) {
+  // Pick our domain first so an error header carries it.
+  const std::string* to = h.attr("to");
+  std::optional<std::string> to_domain;
+  if (to != nullptr) {
+    to_domain = xmpp::prep_domainpart(*to);
+  }
+  if (to_domain && env_.router.is_local_domain(*to_domain)) {
+    domain_ = *to_domain;
+  } else if (domain_.empty()) {
+    domain_ = env_.router.domains().front();
+  }
+  // RFC 6120 §4.9.3.10: wrong stream namespace or content namespace.
+  if (h.xmlns != ns::kStream || h.name != "stream") {
+    begin_close("invalid-namespace", "The stream element must be {http://etherx.jabber.org/streams}stream");
+    co_return false;
+  }
+  if (h.default_ns != ns::kClient) {
+    begin_close("invalid-namespace", "The default namespace must be jabber:client");
+    co_return false;
+  }
+  // RFC 6120 §4.7.5: no version means pre-1.0 (unsupported); a higher major version too.
+  const std::string* version = h.attr("version");
+  int major = 0;
+  if (version != nullptr) {
+    auto dot = version->find('.');
+    auto r = std::from_chars(version->data(), version->data() + (dot == std::string::npos ? version->size() : dot), major);
+    if (r.ec != std::errc()) {
+      major = 0;
+    }
+  }
+  if (major != 1) {
+    begin_close("unsupported-version", "Only XMPP 1.0 streams are supported");
+    co_return false;
+  }
+  // RFC 6120 §4.9.3.6: a 'to' we do not serve.
+  if (to == nullptr || !to_domain || !env_.router.is_local_domain(*to_domain)) {
+    begin_close("host-unknown", to == nullptr ? "The stream header needs a 'to' attribute"
+                                              : "This server does not serve that domain");
+    co_return false;
+  }
+  if (state_ != State::kNeedTls && state_ != State::kNeedAuth && !jid_.empty() &&
+      *to_domain != jid_.domain()) {
+    begin_close("host-unknown", "The restarted stream must be to the authenticated domain");
+    co_return false;
+  }
+  send_header();
+  send_features();
+  co_return true;
+}
+
+asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
+  const bool is_stanza = xmpp::kind_of(e) != xmpp::StanzaKind::kOther;
+  switch (state_) {
+    case State::kNeedTls:
+      if (e.name() == "starttls" && e.xmlns() == ns::kTls) {
+        co_return co_await starttls();
+      }
+      if (e.name() == "auth" && e.xmlns() == ns::kSasl) {
+        // RFC 6120 §6.5.4: no SASL before TLS.
+        xml::Element f = sasl_element("failure");
+        f.add_child("encryption-required", std::string(ns::kSasl));
+        send(f);
+        co_return true;
+      }
+      begin_close(is_stanza ? "not-authorized" : "policy-violation",
+                  "STARTTLS is required before anything else");
+      co_return false;
+    case State::kNeedAuth:
+      if (e.xmlns() == ns::kSasl && e.name() == "auth") {
+        co_await sasl_auth(e);
+        co_return !closing_ && state_ == State::kNeedAuth;
+      }
+      if (e.xmlns() == ns::kSasl && e.name() == "response") {
+        co_await sasl_response(e);
+        co_return !closing_ && state_ == State::kNeedAuth;
+      }
+      if (e.xmlns() == ns::kSasl && e.name() == "abort") {
+        sasl_.reset();
+        co_await sasl_fail(auth::SaslFailure::kAborted);  // RFC 6120 §6.4.4
+        co_return !closing_;
+      }
+      // RFC 6120 §4.9.3.12: stanzas before authentication.
+      begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type",
+                  "Authenticate first");
+      co_return false;
+    case State::kNeedBind:
+      if (xmpp::kind_of(e) == xmpp::StanzaKind::kIq && e.attr_or("type") == "set" &&
+          e.child("bind", ns::kBind) != nullptr) {
+        co_await bind(e);
+        co_return !closing_;
+      }
+      begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type",
+                  "Bind a resource first");
+      co_return false;
+    case State::kBound:
+      if (!is_stanza || e.xmlns() != ns::kClient) {
+        // RFC 6120 §4.9.3.24
+        begin_close("unsupported-stanza-type", {});
+        co_return false;
+      }
+      handle_stanza(e);
+      co_return true;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> C2sStream::starttls() {
+  send(xml::Element("proceed", std::string(ns::kTls)));
+  co_await flush();
+  if (dead_) {
+    co_return false;
+  }
+  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    // RFC 6120 §5.4.3.2: on TLS failure the TCP connection is closed without a stream error.
+    log::debug("c2s {}: STARTTLS handshake failed: {}", remote_, ec.message());
+    hard_close();
+    co_return false;
+  }
+  tls_active_ = true;
+  cb_ = net::channel_bindings(stream_.native_handle());
+  state_ = State::kNeedAuth;
+  header_sent_ = false;
+  parser_.reset();  // RFC 6120 §5.4.3.3: a fresh stream over TLS
+  co_return false;  // discard whatever followed <starttls/> in the same read
+}
+
+// ---------------------------------------------------------------------------------------------
+// SASL (RFC 6120 §6)
+
+asio::awaitable<void> C2sStream::sasl_auth(const xml::Element& e) {
+  std::string mech(e.attr_or("mechanism"));
+  sasl_ = auth::SaslServer::create(mech, tls_active_, cb_);
+  credentials_.reset();
+  sasl_user_.clear();
+  sasl_account_disabled_ = false;
+  if (!sasl_) {
+    co_await sasl_fail(auth::SaslFailure::kInvalidMechanism);
+    co_return;
+  }
+  std::string text = e.text();
+  if (text.empty()) {
+    // No initial response: ask for it with an empty challenge (RFC 6120 §6.4.2).
+    send(sasl_element("challenge"));
+    co_return;
+  }
+  std::string data;
+  if (text != "=" && !base64_decode(text, data)) {
+    co_await sasl_fail(auth::SaslFailure::kIncorrectEncoding);
+    co_return;
+  }
+  co_await sasl_step(data, true);
+}
+
+asio::awaitable<void> C2sStream::sasl_response(const xml::Element& e) {
+  if (!sasl_) {
+    co_await sasl_fail(auth::SaslFailure::kMalformedRequest);
+    co_return;
+  }
+  std::string text = e.text();
+  std::string data;
+  if (!text.empty() && text != "=" && !base64_decode(text, data)) {
+    co_await sasl_fail(auth::SaslFailure::kIncorrectEncoding);
+    co_return;
+  }
+  co_await sasl_step(data, sasl_user_.empty() && !credentials_);
+}
+
+asio::awaitable<void> C2sStream::sasl_step(std::string_view data, bool first) {
+  if (first) {
+    auto authcid = sasl_->authcid(data);
+    if (!authcid) {
+      sasl_.reset();
+      co_await sasl_fail(auth::SaslFailure::kMalformedRequest);
+      co_return;
+    }
+    // XEP-0106 escaped localparts arrive as typed; PRECIS preparation makes them comparable.
+    auto user = xmpp::prep_localpart(*authcid);
+    if (user) {
+      sasl_user_ = *user;
+      std::string domain = domain_, u = *user;
+      auto op = env_.storage.run(
+          [domain, u](storage::Backend& b) { return b.get_account(domain, u); });
+      auto account = co_await std::move(op);
+      if (dead_) {
+        co_return;
+      }
+      if (account) {
+        credentials_ = account->credentials;
+        sasl_account_disabled_ = account->disabled;
+      }
+    }
+  }
+  auto step = sasl_->step(data, credentials_ ? &*credentials_ : nullptr);
+  switch (step.kind) {
+    case auth::SaslServer::Step::kChallenge:
+      send(sasl_element("challenge", base64_encode(step.data)));
+      co_return;
+    case auth::SaslServer::Step::kFailure:
+      sasl_.reset();
+      co_await sasl_fail(step.failure);
+      co_return;
+    case auth::SaslServer::Step::kSuccess:
+      break;
+  }
+  sasl_.reset();
+  if (sasl_account_disabled_) {
+    co_await sasl_fail(auth::SaslFailure::kAccountDisabled);
+    co_return;
+  }
+  auto jid = Jid::make(sasl_user_, domain_);
+  if (!jid) {
+    co_await sasl_fail(auth::SaslFailure::kNotAuthorized);
+    co_return;
+  }
+  if (!step.authzid.empty()) {
+    // RFC 6120 §6.4.6: we only let a user act as itself.
+    auto az = Jid::parse(step.authzid);
+    if (!az || *az != *jid) {
+      co_await sasl_fail(auth::SaslFailure::kInvalidAuthzid);
+      co_return;
+    }
+  }
+  jid_ = *jid;
+  credentials_.reset();
+  log::info("c2s {}: authenticated as {}", remote_, jid_.bare_str());
+  send(sasl_element("success", step.data.empty() ? std::string_view{} : base64_encode(step.data)));
+  state_ = State::kNeedBind;
+  header_sent_ = false;
+  parser_.reset();  // RFC 6120 §6.4.6: the client restarts the stream
+}
+
+asio::awaitable<void> C2sStream::sasl_fail(auth::SaslFailure f) {
+  ++auth_failures_;
+  if (f != auth::SaslFailure::kAborted && env_.config.c2s.auth_failure_delay_ms > 0) {
+    // Slow down password guessing.
+    asio::steady_timer t(stream_.get_executor());
+    t.expires_after(std::chrono::milliseconds(env_.config.c2s.auth_failure_delay_ms));
+    co_await t.async_wait(use_tuple);
+    if (dead_) {
+      co_return;
+    }
+  }
+  log::info("c2s {}: authentication failed: {}", remote_, auth::failure_element_name(f));
+  xml::Element fe = sasl_element("failure");
+  fe.add_child(std::string(auth::failure_element_name(f)), std::string(ns::kSasl));
+  send(fe);
+  if (auth_failures_ >= kMaxAuthFailures) {
+    // RFC 6120 §6.4.5: a reasonable number of retries, then the connection ends.
+    begin_close("policy-violation", "Too many failed authentication attempts");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource binding (RFC 6120 §7)
+
+asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
+  const xml::Element* b = iq.child("bind", ns::kBind);
+  std::string requested = b->child_text("resource", ns::kBind);
+  std::optional<Jid> full;
+  if (requested.empty()) {
+    full = jid_.with_resource("starling-" + random_id(12));  // §7.6.2.1 server-generated
+  } else {
+    full = jid_.with_resource(requested);
+    if (!full) {
+      // §7.7.2.1: a resource that cannot be prepared.
+      auto reply = xmpp::make_error_reply(iq, StanzaError::bad_request("Invalid resourcepart"));
+      reply.remove_attr("from");
+      reply.remove_attr("to");
+      send(reply);
+      co_return;
+    }
+  }
+  jid_ = *full;
+  std::weak_ptr<session::LocalSession> self = weak_from_this();
+  auto op = env_.router.bind(jid_, std::move(self), shard_);
+  bind_id_ = co_await std::move(op);
+  if (dead_ || closing_) {
+    env_.router.unbind(jid_, bind_id_);
+    co_return;
+  }
+  bound_ = true;
+  state_ = State::kBound;
+  xml::Element result = xmpp::make_iq_result(iq);
+  result.remove_attr("from");
+  result.remove_attr("to");
+  auto& rb = result.add_child("bind", std::string(ns::kBind));
+  rb.add_child("jid", std::string(ns::kBind)).add_text(jid_.str());
+  send(result);
+  log::info("c2s {}: bound {}", remote_, jid_.str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stanzas
+
+void C2sStream::handle_stanza(xml::Element& e) {
+  // RFC 6120 §8.1.2.1: the server stamps 'from' with the full JID; a forged one is replaced.
+  e.set_attr("from", jid_.str());
+  const std::string type(e.attr_or("type"));
+  switch (xmpp::kind_of(e)) {
+    case xmpp::StanzaKind::kIq: {
+      if (!e.attr("id") || (type != "get" && type != "set" && type != "result" && type != "error")) {
+        // RFC 6120 §8.2.3: iq needs an id and one of the four types.
+        if (type != "error") {
+          auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("iq needs an id and a valid type"));
+          reply.remove_attr("to");
+          send(reply);
+        }
+        return;
+      }
+      std::string_view to = e.attr_or("to");
+      bool to_server = to.empty() || to == domain_;
+      if ((type == "result" || type == "error") && to_server && ping_id_ &&
+          e.attr_or("id") == *ping_id_) {
+        ping_id_.reset();  // our XEP-0199 ping was answered
+        return;
+      }
+      if (type == "set" && (to.empty() || to == domain_) && e.child("session", ns::kSession)) {
+        // RFC 3921 §3 session establishment: nothing to do but answer.
+        auto r = xmpp::make_iq_result(e);
+        r.remove_attr("to");
+        if (!to.empty()) {
+          r.set_attr("from", domain_);
+        } else {
+          r.remove_attr("from");
+        }
+        send(r);
+        return;
+      }
+      if (type == "set" && e.child("bind", ns::kBind)) {
+        // One resource per stream (RFC 6120 §7.7.2.x): a second bind is not allowed.
+        auto r = xmpp::make_error_reply(e, StanzaError::not_allowed());
+        r.remove_attr("to");
+        send(r);
+        return;
+      }
+      break;
+    }
+    case xmpp::StanzaKind::kPresence:
+      if (!e.attr("to")) {
+        handle_own_presence(e);
+        return;
+      }
+      break;
+    case xmpp::StanzaKind::kMessage:
+    case xmpp::StanzaKind::kOther:
+      break;
+  }
+  env_.router.route(std::make_shared<const xml::Element>(std::move(e)));
+}
+
+void C2sStream::handle_own_presence(const xml::Element& e) {
+  std::string_view type = e.attr_or("type");
+  if (type.empty() || type == "unavailable") {
+    int priority = 0;
+    std::string p = e.child_text("priority");
+    if (!p.empty()) {
+      auto r = std::from_chars(p.data(), p.data() + p.size(), priority);
+      if (r.ec != std::errc() || r.ptr != p.data() + p.size() || priority < -128 || priority > 127) {
+        // RFC 6121 §4.7.2.3: priority is an integer from -128 to +127.
+        auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("Invalid priority"));
+        reply.remove_attr("to");
+        send(reply);
+        return;
+      }
+    }
+    env_.router.set_presence(jid_, bind_id_, type.empty(), priority);
+  }
+  // Broadcast to contacts and the user's other resources comes with the IM issue (RFC 6121 §4).
+}
+
+void C2sStream::deliver(xmpp::StanzaPtr stanza) {
+  if (dead_ || closing_) {
+    return;
+  }
+  send_raw(xml::to_string(*stanza, ns::kClient));
+}
+
+}  // namespace starling::stream

@@ -1,0 +1,146 @@
+#pragma once
+// A client-to-server stream (RFC 6120): STARTTLS or direct TLS (XEP-0368), SASL, resource
+// binding, then stanzas to and from the router. A connection is a reader coroutine and a writer
+// coroutine with a bounded queue (STYLE.md §10); it lives on one shard for its whole life.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/sasl.hpp"
+#include "session/session_table.hpp"
+#include "xml/stream_parser.hpp"
+#include "xmpp/jid.hpp"
+
+namespace starling::config {
+struct Config;
+}
+namespace starling::net {
+class TlsManager;
+}
+namespace starling::router {
+class Router;
+}
+namespace starling::storage {
+class Storage;
+}
+
+namespace starling::stream {
+
+class C2sStream;
+
+// The live streams of each shard; each set is touched only on its shard.
+class StreamTracker {
+ public:
+  explicit StreamTracker(std::size_t shards) : per_shard_(shards) {}
+  void add(std::size_t shard, const std::shared_ptr<C2sStream>& s);
+  void remove(std::size_t shard, C2sStream* s);
+  std::vector<std::shared_ptr<C2sStream>> streams(std::size_t shard);
+  std::size_t count(std::size_t shard) const { return per_shard_[shard].size(); }
+
+ private:
+  std::vector<std::unordered_map<C2sStream*, std::weak_ptr<C2sStream>>> per_shard_;
+};
+
+// What a c2s stream needs from the server.
+struct C2sEnv {
+  const config::Config& config;
+  net::TlsManager& tls;
+  router::Router& router;
+  storage::Storage& storage;
+  StreamTracker& tracker;
+};
+
+class C2sStream : public session::LocalSession, public std::enable_shared_from_this<C2sStream> {
+ public:
+  C2sStream(C2sEnv& env, boost::asio::ip::tcp::socket socket, std::size_t shard, bool direct_tls);
+  ~C2sStream() override;
+
+  void start();
+  // LocalSession (called on this shard).
+  void deliver(xmpp::StanzaPtr stanza) override;
+  void kick(std::string_view condition, std::string_view text) override;
+  // SIGTERM: <system-shutdown/>.
+  void shutdown();
+
+ private:
+  enum class State { kNeedTls, kNeedAuth, kNeedBind, kBound };
+  using Clock = std::chrono::steady_clock;
+
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> writer();
+  boost::asio::awaitable<void> watchdog();
+  boost::asio::awaitable<void> flush();
+  boost::asio::awaitable<bool> handle(xml::StreamEvent& ev);
+  boost::asio::awaitable<bool> handle_header(const xml::StreamHeader& h);
+  boost::asio::awaitable<bool> handle_element(xml::Element& e);
+  boost::asio::awaitable<bool> starttls();
+  boost::asio::awaitable<void> sasl_auth(const xml::Element& e);
+  boost::asio::awaitable<void> sasl_response(const xml::Element& e);
+  boost::asio::awaitable<void> sasl_step(std::string_view data, bool first);
+  boost::asio::awaitable<void> sasl_fail(auth::SaslFailure f);
+  boost::asio::awaitable<void> bind(const xml::Element& iq);
+  void handle_stanza(xml::Element& e);
+  void handle_own_presence(const xml::Element& e);
+
+  void send_header();
+  void send_features();
+  void send(const xml::Element& e);
+  void send_raw(std::string data);
+  // Sends the stream error (if any) and the closing tag, then ends the connection once the
+  // client closes its stream or a timeout passes (RFC 6120 §4.4).
+  void begin_close(std::optional<std::string> condition, std::string_view text = {});
+  void hard_close();
+
+  C2sEnv& env_;
+  std::size_t shard_;
+  bool direct_tls_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // before stream_: destroyed after it
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  bool tls_active_ = false;
+  std::string remote_;
+
+  xml::StreamParser parser_;
+  State state_ = State::kNeedTls;
+  bool header_sent_ = false;
+  bool closing_ = false;
+  bool dead_ = false;
+  std::string stream_id_;
+  std::string domain_;
+  xmpp::Jid jid_;  // bare after SASL, full after bind
+  std::uint64_t bind_id_ = 0;
+  bool bound_ = false;
+
+  // SASL
+  auth::ChannelBindings cb_;
+  std::unique_ptr<auth::SaslServer> sasl_;
+  std::optional<auth::Credentials> credentials_;
+  std::string sasl_user_;
+  bool sasl_account_disabled_ = false;
+  int auth_failures_ = 0;
+
+  // Writer
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  boost::asio::steady_timer write_signal_;
+  boost::asio::steady_timer drained_;
+
+  // Liveness (XEP-0199 server-to-client pings) and timeouts.
+  boost::asio::steady_timer watchdog_timer_;
+  Clock::time_point started_at_;
+  Clock::time_point last_read_;
+  std::optional<std::string> ping_id_;
+  Clock::time_point ping_sent_at_;
+  boost::asio::steady_timer close_timer_;
+};
+
+}  // namespace starling::stream

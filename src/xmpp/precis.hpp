@@ -1,0 +1,23 @@
+#pragma once
+// Private to starling_xmpp: the two PRECIS profiles (RFC 8265) that XMPP addresses and SASL
+// passwords need, built on the PRECIS framework (RFC 8264) with ICU character properties.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace starling::xmpp::precis {
+
+enum class Profile {
+  // RFC 8265 §3.3: IdentifierClass, width mapping, toLowerCase, NFC, Bidi Rule.
+  kUsernameCaseMapped,
+  // RFC 8265 §4.2: FreeformClass, non-ASCII spaces to U+0020, NFC.
+  kOpaqueString,
+};
+
+// Prepares and enforces `in` (UTF-8) under `profile`; nullopt when the input is not well-formed
+// UTF-8, contains a code point the profile disallows, is empty after enforcement, is longer
+// than `max_octets` after enforcement, or does not reach a stable form (RFC 8264 §7).
+std::optional<std::string> enforce(std::string_view in, Profile profile, std::size_t max_octets);
+
+}  // namespace starling::xmpp::precis
