@@ -32,7 +32,10 @@ class Disco final : public module::Module {
  public:
   std::string_view name() const override { return "xep0030_disco"; }
   std::vector<module::SpecInfo> specs() const override {
-    return {{"XEP-0030", "2.5rc3", "partial", "info and items for the server and accounts; no nodes yet"}};
+    return {{"XEP-0030", "2.5rc3", "partial",
+             "info (identities, features of every module) and items for the server and "
+             "accounts; no nodes and no service items yet",
+             "tests/e2e/test_clients.py"}};
   }
   void start(module::ModuleContext& ctx) override {
     const module::Registry& reg = ctx.registry();

@@ -10,7 +10,8 @@ class Version final : public module::Module {
  public:
   std::string_view name() const override { return "xep0092_version"; }
   std::vector<module::SpecInfo> specs() const override {
-    return {{"XEP-0092", "1.1", "complete", ""}};
+    return {{"XEP-0092", "1.1", "complete", "server name and version; the OS is not disclosed",
+             "tests/e2e/test_clients.py"}};
   }
   void start(module::ModuleContext& ctx) override {
     const module::ServerInfo& info = ctx.server_info();

@@ -10,7 +10,9 @@ class Ping final : public module::Module {
  public:
   std::string_view name() const override { return "xep0199_ping"; }
   std::vector<module::SpecInfo> specs() const override {
-    return {{"XEP-0199", "2.0.1", "complete", "server pings quiet clients (c2s.ping_interval)"}};
+    return {{"XEP-0199", "2.0.1", "complete",
+             "answers pings to the server and to accounts; pings quiet clients (c2s.ping_interval)",
+             "tests/e2e/test_clients.py, tests/e2e/test_routing.py, tests/e2e/test_operation.py"}};
   }
   void start(module::ModuleContext& ctx) override {
     for (auto target : {module::Target::kServer, module::Target::kAccount}) {

@@ -4,6 +4,7 @@
 
 #include "base/log.hpp"
 #include "server/config/config.hpp"
+#include "server/features.hpp"
 #include "server/server.hpp"
 
 int main(int argc, char** argv) {
@@ -12,7 +13,13 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "TOML configuration file (default: built-in defaults)");
   bool version = false;
   app.add_flag("--version", version, "Print the version and exit");
+  bool features = false;
+  app.add_flag("--features-markdown", features, "Print docs/features.md and exit");
   CLI11_PARSE(app, argc, argv);
+  if (features) {
+    std::cout << starling::server::features_markdown();
+    return 0;
+  }
   if (version) {
     std::cout << "starling " << STARLING_VERSION << "\n";
     return 0;

@@ -68,6 +68,7 @@ struct SpecInfo {
   std::string version;  // version of the spec implemented
   std::string status;   // "complete", "partial"
   std::string note;
+  std::string tests;  // the tests that prove it, for docs/features.md
 };
 
 class Registry;

@@ -35,7 +35,8 @@ Element& Element::append_attr(std::string name, std::string value) {
 }
 
 bool Element::remove_attr(std::string_view name) {
-  auto it = std::find_if(attrs_.begin(), attrs_.end(), [&](const auto& kv) { return kv.first == name; });
+  auto it =
+      std::find_if(attrs_.begin(), attrs_.end(), [&](const auto& kv) { return kv.first == name; });
   if (it == attrs_.end()) {
     return false;
   }

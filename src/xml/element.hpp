@@ -44,9 +44,9 @@ class Element {
   // Children, in document order: elements and text nodes.
   const std::vector<Element>& nodes() const { return children_; }
   std::vector<Element>& nodes() { return children_; }
-  Element& add_child(Element child);                         // returns the added child
-  Element& add_child(std::string name, std::string xmlns);   // new empty child
-  void add_text(std::string text);                           // merges with a trailing text node
+  Element& add_child(Element child);                        // returns the added child
+  Element& add_child(std::string name, std::string xmlns);  // new empty child
+  void add_text(std::string text);                          // merges with a trailing text node
   void append_text(std::string_view text);  // as add_text, without a temporary string
   // First child element with this local name and namespace (empty xmlns: any namespace).
   const Element* child(std::string_view name, std::string_view xmlns = {}) const;

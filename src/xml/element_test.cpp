@@ -52,7 +52,9 @@ TEST(Element, ChildLookup) {
   iq.add_text("  ");
   Element& q = iq.add_child("query", "jabber:iq:roster");
   q.add_child("item", "jabber:iq:roster").set_attr("jid", "a@b");
-  iq.add_child(Element("query", "jabber:iq:version")).add_child("name", "jabber:iq:version").add_text("Starling");
+  iq.add_child(Element("query", "jabber:iq:version"))
+      .add_child("name", "jabber:iq:version")
+      .add_text("Starling");
 
   ASSERT_NE(iq.child("query"), nullptr);
   EXPECT_EQ(iq.child("query")->xmlns(), "jabber:iq:roster");  // any namespace: the first

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace starling::xml {
@@ -84,6 +85,9 @@ void write_attrs(const Element& e, std::string& out) {
   // the generated prefix. Declared on this element only, so nothing has to be tracked across
   // the tree (a child may reuse "ns0" for another namespace; inner declarations shadow).
   std::vector<std::string_view> prefixed_ns;
+  // Only for elements with many namespaces, so a hostile stanza cannot make writing quadratic.
+  std::unordered_map<std::string_view, std::size_t> index_of;
+  constexpr std::size_t kLinearScanMax = 8;
   for (const auto& [name, value] : e.attrs()) {
     std::string_view n = name;
     if (n.size() > 1 && n.front() == '{') {
@@ -104,11 +108,25 @@ void write_attrs(const Element& e, std::string& out) {
         out += local;
       } else {
         std::size_t index = 0;
-        while (index < prefixed_ns.size() && prefixed_ns[index] != uri) {
-          ++index;
+        if (prefixed_ns.size() <= kLinearScanMax) {
+          while (index < prefixed_ns.size() && prefixed_ns[index] != uri) {
+            ++index;
+          }
+        } else {
+          auto it = index_of.find(uri);
+          index = it != index_of.end() ? it->second : prefixed_ns.size();
         }
         if (index == prefixed_ns.size()) {
           prefixed_ns.push_back(uri);
+          if (prefixed_ns.size() > kLinearScanMax) {
+            if (index_of.empty()) {
+              for (std::size_t i = 0; i < prefixed_ns.size(); ++i) {
+                index_of.emplace(prefixed_ns[i], i);
+              }
+            } else {
+              index_of.emplace(uri, index);
+            }
+          }
           out += "xmlns:";
           append_prefix(index, out);
           out += "='";

@@ -25,7 +25,10 @@ TEST(Writer, EscapeText) {
   EXPECT_EQ(esc_text("]]>"), "]]&gt;");
   EXPECT_EQ(esc_text("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 passes through
   // C0 controls are not XML characters at all: dropped so the output stays well-formed.
-  EXPECT_EQ(esc_text(std::string("a\0b\x01" "c\x1f", 6)), "abc");
+  EXPECT_EQ(esc_text(std::string("a\0b\x01"
+                                 "c\x1f",
+                                 6)),
+            "abc");
   std::string out = "keep:";
   escape_text("<", out);  // appends
   EXPECT_EQ(out, "keep:&lt;");
@@ -59,8 +62,8 @@ TEST(Writer, NamespacesOnlyWhereTheyChange) {
 
 TEST(Writer, StreamNamespaceUsesStreamPrefix) {
   Element features("features", std::string(kStreamNs));
-  features.add_child("starttls", "urn:ietf:params:xml:ns:xmpp-tls").add_child(
-      "required", "urn:ietf:params:xml:ns:xmpp-tls");
+  features.add_child("starttls", "urn:ietf:params:xml:ns:xmpp-tls")
+      .add_child("required", "urn:ietf:params:xml:ns:xmpp-tls");
   features.add_child("mechanisms", "urn:ietf:params:xml:ns:xmpp-sasl");
   EXPECT_EQ(to_string(features, "jabber:client"),
             "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
@@ -102,6 +105,22 @@ TEST(Writer, NamespacedAttributesGetGeneratedPrefixes) {
   EXPECT_EQ(back, e);
 }
 
+TEST(Writer, ManyAttributeNamespaces) {
+  Element e("a", "urn:a");
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      e.set_attr("{urn:n" + std::to_string(i) + "}r" + std::to_string(round), "v");
+    }
+  }
+  std::string xml = to_string(e);
+  EXPECT_NE(xml.find("xmlns:ns19='urn:n19' ns19:r0='v'"), std::string::npos);
+  EXPECT_NE(xml.find(" ns19:r1='v'"), std::string::npos);
+  EXPECT_EQ(xml.find("xmlns:ns20"), std::string::npos);
+  Element back;
+  ASSERT_TRUE(parse_element(xml, back));
+  EXPECT_EQ(back, e);
+}
+
 TEST(Writer, NamespaceDeclarationsAreNeverWrittenAsAttributes) {
   Element e("a", "urn:a");
   e.set_attr("xmlns", "urn:evil");
@@ -126,9 +145,7 @@ TEST(Writer, EscapedContentRoundTripsExactly) {
   EXPECT_EQ(to_string(back), xml);
 }
 
-TEST(Writer, TextNodeAlone) {
-  EXPECT_EQ(to_string(Element::text_node("a<b")), "a&lt;b");
-}
+TEST(Writer, TextNodeAlone) { EXPECT_EQ(to_string(Element::text_node("a<b")), "a&lt;b"); }
 
 }  // namespace
 }  // namespace starling::xml

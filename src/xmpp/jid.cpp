@@ -171,7 +171,12 @@ std::optional<std::string> prep_domainpart(std::string_view s) {
   }
   // RFC 7622 §3.2.1/§3.2.2: IDNA2008 (RFC 5891/5892) with the mappings of RFC 5895, via
   // libidn2's UTS #46 non-transitional processing; A-labels become U-labels.
-  const std::optional<std::string> a_form = to_a_labels(s);
+  std::optional<std::string> a_form = to_a_labels(s);
+  if (a_form && !a_form->empty() && a_form->back() == '.') {
+    // A trailing ideographic or fullwidth full stop, which UTS #46 maps to '.', is a final
+    // label separator too (RFC 7622 §3.2, and §4's advice to map rather than reject).
+    a_form->pop_back();
+  }
   if (!a_form || !valid_ascii_domain(*a_form, true)) {
     return std::nullopt;
   }

@@ -298,6 +298,10 @@ TEST(JidDomainpart, TrailingDot) {
   EXPECT_EQ(prep_domainpart("M\u00DCNCHEN.de."), "m\u00FCnchen.de");
   EXPECT_FALSE(prep_domainpart("."));
   EXPECT_FALSE(prep_domainpart("example.com.."));
+  EXPECT_EQ(prep_domainpart("example.com\u3002"), "example.com");  // IDEOGRAPHIC FULL STOP
+  EXPECT_EQ(prep_domainpart("example\uFF0Ecom"), "example.com");   // FULLWIDTH FULL STOP
+  EXPECT_FALSE(prep_domainpart("example.com.\u3002"));
+  EXPECT_FALSE(prep_domainpart("\u3002"));
   EXPECT_FALSE(Jid::parse("juliet@."));
 }
 
