@@ -212,10 +212,15 @@ int main(int argc, char** argv) {
       }
       domains = {*d};
     }
+    std::vector<std::string> all;
     for (const auto& d : domains) {
       for (const auto& u : ctx.db->list_users(d)) {
-        std::cout << u << "@" << d << "\n";
+        all.push_back(u + "@" + d);
       }
+    }
+    std::sort(all.begin(), all.end());
+    for (const auto& j : all) {
+      std::cout << j << "\n";
     }
     return kOk;
   }

@@ -91,7 +91,8 @@ void write_attrs(const Element& e, std::string& out) {
   for (const auto& [name, value] : e.attrs()) {
     std::string_view n = name;
     if (n.size() > 1 && n.front() == '{') {
-      std::size_t close = n.find('}');
+      // A namespace URI may contain '}', a local name (an XML NCName) cannot.
+      std::size_t close = n.rfind('}');
       if (close == std::string_view::npos) {
         continue;  // not a name the parser could have produced: skip rather than corrupt
       }

@@ -103,6 +103,13 @@ TEST(Writer, NamespacedAttributesGetGeneratedPrefixes) {
   Element back;
   ASSERT_TRUE(parse_element(to_string(e), back));
   EXPECT_EQ(back, e);
+
+  // The URI may contain braces; the local name cannot.
+  Element odd("a", "");
+  odd.set_attr("{urn:}x}{y}local", "v");
+  EXPECT_EQ(to_string(odd), "<a xmlns:ns0='urn:}x}{y' ns0:local='v'/>");
+  ASSERT_TRUE(parse_element(to_string(odd), back));
+  EXPECT_EQ(back, odd);
 }
 
 TEST(Writer, ManyAttributeNamespaces) {

@@ -10,7 +10,7 @@ import ssl
 import xml.etree.ElementTree as ET
 
 import slixmpp
-from slixmpp.exceptions import IqError, IqTimeout  # noqa: F401  (re-exported for tests)
+from slixmpp.exceptions import IqError  # noqa: F401  (re-exported for tests)
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -195,8 +195,8 @@ def error_condition(stanza):
 # -- aioxmpp -----------------------------------------------------------------------------------
 
 def aioxmpp_client(jid, port, password=PASSWORD):
-    """An aioxmpp Client connecting over STARTTLS to 127.0.0.1:port and
-    accepting the self-signed certificate. Use `async with client.connected()`; it sends no presence by itself."""
+    """An aioxmpp Client connecting over STARTTLS to 127.0.0.1:port and accepting the
+    self-signed certificate. Use `async with client.connected()`; it sends no presence itself."""
     import aioxmpp
     import aioxmpp.connector
     return aioxmpp.Client(
@@ -205,3 +205,43 @@ def aioxmpp_client(jid, port, password=PASSWORD):
         override_peer=[("127.0.0.1", port, aioxmpp.connector.STARTTLSConnector())],
         max_initial_attempts=1,
     )
+
+
+# -- raw sessions ------------------------------------------------------------------------------
+
+def raw_session(port, user="alice", password=PASSWORD, resource="raw", domain="localhost",
+                direct_tls=False, timeout=10):
+    """A conftest.Raw connection that has done STARTTLS (or direct TLS), SASL PLAIN and resource
+    binding; its buffer is empty afterwards. Returns (raw, full_jid)."""
+    import base64
+    import re
+    from conftest import Raw
+    header = ("<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
+              "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>" % domain)
+    r = Raw(port, timeout=timeout)
+    if direct_tls:
+        r.starttls(domain)
+    else:
+        r.send(header)
+        r.recv_until(r"</stream:features>")
+        r.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        r.recv_until(r"<proceed")
+        r.starttls(domain)
+    r.send(header)
+    r.recv_until(r"</stream:features>")
+    r.buf = b""
+    cred = base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+    r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>" % cred)
+    text = r.recv_until(r"<success|<failure")
+    assert "<success" in text, text
+    r.buf = b""
+    r.send(header)
+    r.recv_until(r"</stream:features>")
+    r.buf = b""
+    r.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+           "<resource>%s</resource></bind></iq>" % resource)
+    text = r.recv_until(r"</iq>")
+    m = re.search(r"<jid>([^<]+)</jid>", text)
+    assert m, text
+    r.buf = b""
+    return r, m.group(1)

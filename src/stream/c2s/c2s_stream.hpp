@@ -115,6 +115,9 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   bool dead_ = false;
   std::string stream_id_;
   std::string domain_;
+  std::optional<std::string> response_version_{"1.0"};  // RFC 6120 §4.7.5
+  std::string response_to_;                              // RFC 6120 §4.7.2
+  int bind_failures_ = 0;
   xmpp::Jid jid_;  // bare after SASL, full after bind
   std::uint64_t bind_id_ = 0;
   bool bound_ = false;
