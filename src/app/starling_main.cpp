@@ -10,7 +10,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"Starling XMPP server"};
   std::string config_path;
-  app.add_option("-c,--config", config_path, "TOML configuration file (default: built-in defaults)");
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (default: built-in defaults)");
   bool version = false;
   app.add_flag("--version", version, "Print the version and exit");
   bool features = false;

@@ -1,5 +1,6 @@
 // starlingctl: account administration and configuration checks. Works on the same
 // configuration (and database) as the server; safe while the server runs (SQLite WAL).
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
 #include <iostream>
-#include <termios.h>
 
 #include "auth/sasl.hpp"
 #include "net/tls.hpp"
@@ -21,10 +21,10 @@ using namespace starling;
 
 // Exit codes (documented in docs/admin-guide.md).
 constexpr int kOk = 0;
-constexpr int kUsage = 2;       // bad arguments, bad JID, bad password
-constexpr int kConfig = 3;      // configuration or database cannot be used
-constexpr int kExists = 4;      // adduser: the account exists
-constexpr int kNotFound = 5;    // passwd/deluser: no such account
+constexpr int kUsage = 2;     // bad arguments, bad JID, bad password
+constexpr int kConfig = 3;    // configuration or database cannot be used
+constexpr int kExists = 4;    // adduser: the account exists
+constexpr int kNotFound = 5;  // passwd/deluser: no such account
 constexpr int kUnknownDomain = 6;
 constexpr int kCheckFailed = 7;
 
@@ -177,7 +177,8 @@ int check(const Ctx& ctx, const std::string& config_path) {
 int main(int argc, char** argv) {
   CLI::App app{"starlingctl: administer a Starling XMPP server"};
   std::string config_path;
-  app.add_option("-c,--config", config_path, "TOML configuration file (default: built-in defaults)");
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (default: built-in defaults)");
   app.require_subcommand(1);
   std::string jid_arg;
   auto* adduser = app.add_subcommand("adduser", "Create an account");

@@ -12,7 +12,7 @@
 namespace starling::auth {
 
 struct ScramKeys {
-  std::string salt;        // raw bytes
+  std::string salt;  // raw bytes
   std::uint32_t iterations = 0;
   std::string stored_key;  // raw bytes: H(ClientKey)
   std::string server_key;  // raw bytes: HMAC(SaltedPassword, "Server Key")
@@ -80,7 +80,7 @@ class SaslServer {
   struct Step {
     enum Kind { kChallenge, kSuccess, kFailure };
     Kind kind = kFailure;
-    std::string data;     // challenge, or additional data with success (SCRAM server-final)
+    std::string data;  // challenge, or additional data with success (SCRAM server-final)
     SaslFailure failure = SaslFailure::kNotAuthorized;
     std::string authzid;  // on success: the authorization identity requested, if any
   };

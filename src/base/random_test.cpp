@@ -6,7 +6,8 @@
 
 namespace starling {
 TEST(Base64, RoundTripsAndRejectsGarbage) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     std::string out;
     ASSERT_TRUE(base64_decode(base64_encode(s), out));
     EXPECT_EQ(out, s);

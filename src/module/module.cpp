@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/log.hpp"
+
 namespace starling::module {
 
 Registration& Registration::operator=(Registration&& o) noexcept {
@@ -43,6 +45,10 @@ void ModuleContext::add_identity(Target target, Identity identity) {
 
 void ModuleContext::send(xml::Element stanza) {
   sink_.route(std::make_shared<const xml::Element>(std::move(stanza)));
+}
+
+void Registry::log_handler_failure(const char* what) {
+  log::error("event handler failed: {}", what);
 }
 
 const IqHandler* Registry::find_iq(const IqKey& key) const {

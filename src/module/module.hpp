@@ -6,6 +6,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <compare>
 #include <functional>
+#include <list>
+#include <tuple>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "module/events.hpp"
 #include "xml/element.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/stanza.hpp"
@@ -120,6 +123,10 @@ class ModuleContext {
   void add_feature(Target target, std::string feature);
   void add_identity(Target target, Identity identity);
 
+  // Observes a typed event (events.hpp).
+  template <class E>
+  void on(std::function<void(const E&)> handler);
+
   // Routes a stanza the server originates (from and to must be set).
   void send(xml::Element stanza);
 
@@ -152,6 +159,19 @@ class Module {
 // The registrations of all modules. Written only at start-up.
 class Registry {
  public:
+  // Calls every handler of the event in registration order; a handler that throws is logged
+  // and skipped.
+  template <class E>
+  void fire(const E& event) const {
+    for (const auto& h : std::get<std::list<std::function<void(const E&)>>>(hooks_)) {
+      try {
+        h(event);
+      } catch (const std::exception& e) {
+        log_handler_failure(e.what());
+      }
+    }
+  }
+
   const IqHandler* find_iq(const IqKey& key) const;
   std::vector<std::string> features(Target t) const;  // sorted, unique
   std::vector<Identity> identities(Target t) const;   // sorted, unique
@@ -161,6 +181,18 @@ class Registry {
   std::map<IqKey, IqHandler> iq_;
   std::multimap<Target, std::string> features_;
   std::multimap<Target, Identity> identities_;
+  // One list per event type of events.hpp; add new events here too.
+  std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
+             std::list<std::function<void(const events::SessionClosed&)>>>
+      hooks_;
+  static void log_handler_failure(const char* what);
 };
+
+template <class E>
+void ModuleContext::on(std::function<void(const E&)> handler) {
+  auto& list = std::get<std::list<std::function<void(const E&)>>>(registry_.hooks_);
+  auto it = list.insert(list.end(), std::move(handler));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
 
 }  // namespace starling::module

@@ -59,8 +59,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     if (i + 1 + len > inlen) {
       break;
     }
-    if (len == sizeof(kAlpnClient) - 1 &&
-        std::memcmp(in + i + 1, kAlpnClient, len) == 0) {
+    if (len == sizeof(kAlpnClient) - 1 && std::memcmp(in + i + 1, kAlpnClient, len) == 0) {
       *out = in + i + 1;
       *outlen = static_cast<unsigned char>(len);
       return SSL_TLSEXT_ERR_OK;
@@ -89,8 +88,8 @@ Result<std::shared_ptr<ssl::context>> make_server_context(const CertificatePaths
   SSL_CTX* native = ctx->native_handle();
   // RFC 7590 / RFC 7525: TLS 1.2 or newer, no TLS compression.
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:!aNULL:!MD5:!DSS");
   if (SSL_CTX_use_certificate_chain_file(native, p.certificate.c_str()) != 1) {
     return make_error(p.certificate.string() + ": cannot load certificate: " + openssl_error());
@@ -151,7 +150,8 @@ Result<void> make_self_signed(const CertificatePaths& p, const std::vector<std::
     mode_t old = ::umask(077);
     FilePtr kf(std::fopen(p.key.c_str(), "w"));
     ::umask(old);
-    if (!kf || PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    if (!kf ||
+        PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
       return make_error(p.key.string() + ": cannot write: " + std::strerror(errno));
     }
   }
@@ -183,8 +183,8 @@ Result<CertificateInfo> inspect_certificate(const fs::path& cert) {
   }
   if (info.dns_names.empty()) {
     char cn[256];
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x->get()), NID_commonName, cn,
-                                  sizeof cn) > 0) {
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x->get()), NID_commonName, cn, sizeof cn) >
+        0) {
       info.dns_names.emplace_back(cn);
     }
   }

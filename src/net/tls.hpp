@@ -26,10 +26,10 @@ class TlsManager {
  public:
   // Uses the configured paths, or makes/reuses a self-signed certificate for `domains` in
   // data_dir/tls/. Errors name the file.
-  static Result<std::shared_ptr<TlsManager>> create(const std::optional<std::filesystem::path>& cert,
-                                                     const std::optional<std::filesystem::path>& key,
-                                                     const std::filesystem::path& data_dir,
-                                                     const std::vector<std::string>& domains);
+  static Result<std::shared_ptr<TlsManager>> create(
+      const std::optional<std::filesystem::path>& cert,
+      const std::optional<std::filesystem::path>& key, const std::filesystem::path& data_dir,
+      const std::vector<std::string>& domains);
 
   std::shared_ptr<boost::asio::ssl::context> context() const { return ctx_.load(); }
   Result<void> reload();

@@ -182,10 +182,10 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
       if (type == "error" || type == "headline") {
         return;  // §8.5.2.2.1: silently ignored when no resource is available
       }
-      asio::co_spawn(shards_.executor(part),
-                     to_bare_offline(std::move(stanza), std::move(to), std::move(from),
-                                     rs != nullptr),
-                     asio::detached);
+      asio::co_spawn(
+          shards_.executor(part),
+          to_bare_offline(std::move(stanza), std::move(to), std::move(from), rs != nullptr),
+          asio::detached);
       return;
     }
     case StanzaKind::kPresence:
@@ -223,10 +223,10 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
   switch (xmpp::kind_of(s)) {
     case StanzaKind::kIq:
       if (type == "get" || type == "set") {
-        asio::co_spawn(shards_.executor(shard),
-                       dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to),
-                                   std::move(from)),
-                       asio::detached);
+        asio::co_spawn(
+            shards_.executor(shard),
+            dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to), std::move(from)),
+            asio::detached);
       }
       return;
     case StanzaKind::kMessage:
@@ -252,9 +252,8 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   const xml::Element& payload = *children.front();
   if (target == module::Target::kAccount && from.bare() != to.bare()) {
     std::string domain = to.domain(), user = to.local();
-    auto op = storage_.run([domain, user](storage::Backend& b) {
-      return b.get_account(domain, user).has_value();
-    });
+    auto op = storage_.run(
+        [domain, user](storage::Backend& b) { return b.get_account(domain, user).has_value(); });
     bool exists = co_await std::move(op);
     if (!exists) {
       bounce(s, StanzaError::service_unavailable());  // RFC 6121 §8.5.1
@@ -296,20 +295,20 @@ asio::awaitable<std::uint64_t> Router::bind(Jid full, std::weak_ptr<session::Loc
   std::uint64_t id = next_bind_id_.fetch_add(1, std::memory_order_relaxed);
   std::size_t part = partition_of(full.bare_str());
   auto body = [this, part, full, s, shard, id]() -> asio::awaitable<void> {
-        session::ResourceEntry e;
-        e.session = s;
-        e.shard = shard;
-        e.id = id;
-        auto old = partitions_[part]->bind(full.bare_str(), full.resource(), std::move(e));
-        if (old) {
-          // RFC 6120 §7.7.2.2: the older session is terminated with <conflict/>.
-          asio::post(shards_.executor(old->shard), [weak = old->session] {
-            if (auto o = weak.lock()) {
-              o->kick("conflict", "Replaced by a new session with the same resource");
-            }
-          });
+    session::ResourceEntry e;
+    e.session = s;
+    e.shard = shard;
+    e.id = id;
+    auto old = partitions_[part]->bind(full.bare_str(), full.resource(), std::move(e));
+    if (old) {
+      // RFC 6120 §7.7.2.2: the older session is terminated with <conflict/>.
+      asio::post(shards_.executor(old->shard), [weak = old->session] {
+        if (auto o = weak.lock()) {
+          o->kick("conflict", "Replaced by a new session with the same resource");
         }
-        co_return;
+      });
+    }
+    co_return;
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
   co_await std::move(op);

@@ -30,7 +30,9 @@ class Router : public module::StanzaSink {
          storage::Storage& storage);
   ~Router() override;
 
-  bool is_local_domain(std::string_view domain) const { return domains_.contains(std::string(domain)); }
+  bool is_local_domain(std::string_view domain) const {
+    return domains_.contains(std::string(domain));
+  }
   const std::vector<std::string>& domains() const { return domain_list_; }
 
   // Routes a stanza whose `from` the origin has stamped. Callable from any shard.
@@ -39,8 +41,7 @@ class Router : public module::StanzaSink {
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
   // unbind/set_presence.
-  boost::asio::awaitable<std::uint64_t> bind(xmpp::Jid full,
-                                             std::weak_ptr<session::LocalSession> s,
+  boost::asio::awaitable<std::uint64_t> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
                                              std::size_t shard);
   void unbind(const xmpp::Jid& full, std::uint64_t id);
   void set_presence(const xmpp::Jid& full, std::uint64_t id, bool available, int priority);
@@ -57,8 +58,8 @@ class Router : public module::StanzaSink {
   void bounce(const xml::Element& stanza, xmpp::StanzaError err);
   boost::asio::awaitable<void> dispatch_iq(xmpp::StanzaPtr stanza, module::Target target,
                                            xmpp::Jid to, xmpp::Jid from);
-  boost::asio::awaitable<void> to_bare_offline(xmpp::StanzaPtr stanza, xmpp::Jid to,
-                                               xmpp::Jid from, bool had_resources);
+  boost::asio::awaitable<void> to_bare_offline(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from,
+                                               bool had_resources);
 
   net::Shards& shards_;
   std::unordered_set<std::string> domains_;

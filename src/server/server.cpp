@@ -46,7 +46,8 @@ class ServerImpl final : public Server {
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) {
-      return make_error(config_.data_dir.string() + ": cannot create data directory: " + ec.message());
+      return make_error(config_.data_dir.string() +
+                        ": cannot create data directory: " + ec.message());
     }
     auto backend = storage::open_sqlite(config_.data_dir / "starling.db");
     if (!backend) {
@@ -63,10 +64,10 @@ class ServerImpl final : public Server {
     router_ = std::make_unique<router::Router>(*shards_, config_.domains, registry_, *storage_);
     tracker_ = std::make_unique<stream::StreamTracker>(shards_->size());
     env_ = std::make_unique<stream::C2sEnv>(
-        stream::C2sEnv{config_, *tls_, *router_, *storage_, *tracker_});
+        stream::C2sEnv{config_, *tls_, *router_, *storage_, *tracker_, registry_});
     for (auto& m : modules::create_all()) {
-      auto ctx = std::make_unique<module::ModuleContext>(std::string(m->name()), registry_, *router_,
-                                                         config_, *storage_, info_);
+      auto ctx = std::make_unique<module::ModuleContext>(std::string(m->name()), registry_,
+                                                         *router_, config_, *storage_, info_);
       m->start(*ctx);
       contexts_.push_back(std::move(ctx));
       modules_.push_back(std::move(m));
@@ -159,8 +160,8 @@ class ServerImpl final : public Server {
   asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool direct_tls) {
     while (acc.is_open()) {
       std::size_t shard = shards_->next();
-      auto [ec, socket] = co_await acc.async_accept(shards_->context(shard),
-                                                    asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] =
+          co_await acc.async_accept(shards_->context(shard), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acc.is_open()) {
           co_return;
@@ -171,11 +172,10 @@ class ServerImpl final : public Server {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::post(shards_->executor(shard),
-                 [this, shard, direct_tls, s = std::move(socket)]() mutable {
-                   std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls)
-                       ->start();
-                 });
+      asio::post(
+          shards_->executor(shard), [this, shard, direct_tls, s = std::move(socket)]() mutable {
+            std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls)->start();
+          });
     }
   }
 

@@ -32,8 +32,8 @@ void Partition::unbind(const std::string& bare, const std::string& resource, std
   }
 }
 
-void Partition::set_presence(const std::string& bare, const std::string& resource,
-                             std::uint64_t id, bool available, int priority) {
+void Partition::set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
+                             bool available, int priority) {
   auto t = table_.find(bare);
   if (t == table_.end()) {
     return;

@@ -14,8 +14,7 @@ namespace starling::storage {
 
 class Storage {
  public:
-  explicit Storage(std::unique_ptr<Backend> backend)
-      : backend_(std::move(backend)), pool_(1) {}
+  explicit Storage(std::unique_ptr<Backend> backend) : backend_(std::move(backend)), pool_(1) {}
   ~Storage() { pool_.join(); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -31,8 +30,8 @@ class Storage {
     using R = std::invoke_result_t<F, Backend&>;
     Backend* b = backend_.get();
     auto body = [b, f = std::move(f)]() mutable -> boost::asio::awaitable<R> { co_return f(*b); };
-    auto op = boost::asio::co_spawn(pool_.get_executor(), std::move(body),
-                                    boost::asio::use_awaitable);
+    auto op =
+        boost::asio::co_spawn(pool_.get_executor(), std::move(body), boost::asio::use_awaitable);
     co_return co_await std::move(op);
   }
 

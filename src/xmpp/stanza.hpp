@@ -26,7 +26,9 @@ struct StanzaError {
   static StanzaError bad_request(std::string text = {}) {
     return {ErrorType::kModify, "bad-request", std::move(text)};
   }
-  static StanzaError service_unavailable() { return {ErrorType::kCancel, "service-unavailable", {}}; }
+  static StanzaError service_unavailable() {
+    return {ErrorType::kCancel, "service-unavailable", {}};
+  }
   static StanzaError item_not_found() { return {ErrorType::kCancel, "item-not-found", {}}; }
   static StanzaError feature_not_implemented() {
     return {ErrorType::kCancel, "feature-not-implemented", {}};
@@ -37,7 +39,9 @@ struct StanzaError {
   static StanzaError remote_server_not_found() {
     return {ErrorType::kCancel, "remote-server-not-found", {}};
   }
-  static StanzaError internal_server_error() { return {ErrorType::kCancel, "internal-server-error", {}}; }
+  static StanzaError internal_server_error() {
+    return {ErrorType::kCancel, "internal-server-error", {}};
+  }
   static StanzaError conflict() { return {ErrorType::kCancel, "conflict", {}}; }
   static StanzaError resource_constraint() { return {ErrorType::kWait, "resource-constraint", {}}; }
 };

@@ -29,8 +29,8 @@ struct Config {
     std::vector<Endpoint> listen{{"127.0.0.1", 5222}};
     std::vector<Endpoint> direct_tls{{"127.0.0.1", 5223}};
     std::size_t max_stanza_size = 262144;
-    std::uint32_t ping_interval = 300;   // seconds of silence before the server pings a client
-    std::uint32_t ping_timeout = 60;     // seconds to answer before the session is dropped
+    std::uint32_t ping_interval = 300;  // seconds of silence before the server pings a client
+    std::uint32_t ping_timeout = 60;    // seconds to answer before the session is dropped
     std::uint32_t auth_failure_delay_ms = 1000;  // delay before answering a failed SASL attempt
     std::size_t max_send_queue = 1048576;        // bytes queued to one client before it is cut
   } c2s;

@@ -9,6 +9,7 @@
 
 #include "base/log.hpp"
 #include "base/random.hpp"
+#include "module/module.hpp"
 #include "net/tls.hpp"
 #include "router/router.hpp"
 #include "server/config/config.hpp"
@@ -177,6 +178,10 @@ void C2sStream::hard_close() {
     env_.router.unbind(jid_, bind_id_);
     bound_ = false;
   }
+  if (announced_) {
+    announced_ = false;
+    env_.registry.fire(events::SessionClosed{jid_});
+  }
   boost::system::error_code ec;
   stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
   stream_.next_layer().close(ec);
@@ -226,7 +231,8 @@ asio::awaitable<void> C2sStream::writer() {
     writing_ = true;
     boost::system::error_code ec;
     if (tls_active_) {
-      std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
     } else {
       std::tie(ec, std::ignore) =
           co_await asio::async_write(stream_.next_layer(), asio::buffer(batch), use_tuple);
@@ -343,8 +349,9 @@ void C2sStream::shutdown() { begin_close("system-shutdown", "Server is shutting 
 // Stream header and features
 
 void C2sStream::send_header() {
-  std::string h = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                  "xmlns:stream='http://etherx.jabber.org/streams' id='";
+  std::string h =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' id='";
   stream_id_ = random_id(20);
   xml::escape_attr(stream_id_, h);
   h += "' from='";
@@ -392,7 +399,8 @@ void C2sStream::send_features() {
     case State::kNeedBind:
       f.add_child("bind", std::string(ns::kBind));
       // RFC 3921 session establishment, kept for old clients; RFC 6121 makes it optional.
-      f.add_child("session", std::string(ns::kSession)).add_child("optional", std::string(ns::kSession));
+      f.add_child("session", std::string(ns::kSession))
+          .add_child("optional", std::string(ns::kSession));
       break;
     case State::kBound:
       break;
@@ -461,7 +469,8 @@ asio::awaitable<bool> C2sStream::handle_header(const xml::StreamHeader& h) {
   }
   // RFC 6120 §4.9.3.10: wrong stream namespace or content namespace.
   if (h.xmlns != ns::kStream || h.name != "stream") {
-    begin_close("invalid-namespace", "The stream element must be {http://etherx.jabber.org/streams}stream");
+    begin_close("invalid-namespace",
+                "The stream element must be {http://etherx.jabber.org/streams}stream");
     co_return false;
   }
   if (h.default_ns != ns::kClient) {
@@ -522,8 +531,7 @@ asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
         co_return !closing_;
       }
       // RFC 6120 §4.9.3.12: stanzas before authentication.
-      begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type",
-                  "Authenticate first");
+      begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type", "Authenticate first");
       co_return false;
     case State::kNeedBind:
       if (xmpp::kind_of(e) == xmpp::StanzaKind::kIq && e.attr_or("type") == "set" &&
@@ -621,8 +629,8 @@ asio::awaitable<void> C2sStream::sasl_step(std::string_view data, bool first) {
     if (user) {
       sasl_user_ = *user;
       std::string domain = domain_, u = *user;
-      auto op = env_.storage.run(
-          [domain, u](storage::Backend& b) { return b.get_account(domain, u); });
+      auto op =
+          env_.storage.run([domain, u](storage::Backend& b) { return b.get_account(domain, u); });
       auto account = co_await std::move(op);
       if (dead_) {
         co_return;
@@ -735,6 +743,8 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   rb.add_child("jid", std::string(ns::kBind)).add_text(jid_.str());
   send(result);
   log::info("c2s {}: bound {}", remote_, jid_.str());
+  announced_ = true;
+  env_.registry.fire(events::SessionBound{jid_});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,10 +756,12 @@ void C2sStream::handle_stanza(xml::Element& e) {
   const std::string type(e.attr_or("type"));
   switch (xmpp::kind_of(e)) {
     case xmpp::StanzaKind::kIq: {
-      if (!e.attr("id") || (type != "get" && type != "set" && type != "result" && type != "error")) {
+      if (!e.attr("id") ||
+          (type != "get" && type != "set" && type != "result" && type != "error")) {
         // RFC 6120 §8.2.3: iq needs an id and one of the four types.
         if (type != "error") {
-          auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("iq needs an id and a valid type"));
+          auto reply = xmpp::make_error_reply(
+              e, StanzaError::bad_request("iq needs an id and a valid type"));
           reply.remove_attr("to");
           send(reply);
         }
@@ -803,7 +815,8 @@ void C2sStream::handle_own_presence(const xml::Element& e) {
     std::string p = e.child_text("priority");
     if (!p.empty()) {
       auto r = std::from_chars(p.data(), p.data() + p.size(), priority);
-      if (r.ec != std::errc() || r.ptr != p.data() + p.size() || priority < -128 || priority > 127) {
+      if (r.ec != std::errc() || r.ptr != p.data() + p.size() || priority < -128 ||
+          priority > 127) {
         // RFC 6121 §4.7.2.3: priority is an integer from -128 to +127.
         auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("Invalid priority"));
         reply.remove_attr("to");

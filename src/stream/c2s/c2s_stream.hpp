@@ -26,6 +26,9 @@ struct Config;
 namespace starling::net {
 class TlsManager;
 }
+namespace starling::module {
+class Registry;
+}
 namespace starling::router {
 class Router;
 }
@@ -57,6 +60,7 @@ struct C2sEnv {
   router::Router& router;
   storage::Storage& storage;
   StreamTracker& tracker;
+  const module::Registry& registry;  // typed events (events.hpp)
 };
 
 class C2sStream : public session::LocalSession, public std::enable_shared_from_this<C2sStream> {
@@ -116,11 +120,12 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   std::string stream_id_;
   std::string domain_;
   std::optional<std::string> response_version_{"1.0"};  // RFC 6120 §4.7.5
-  std::string response_to_;                              // RFC 6120 §4.7.2
+  std::string response_to_;                             // RFC 6120 §4.7.2
   int bind_failures_ = 0;
   xmpp::Jid jid_;  // bare after SASL, full after bind
   std::uint64_t bind_id_ = 0;
   bool bound_ = false;
+  bool announced_ = false;  // SessionBound fired, so SessionClosed is owed
 
   // SASL
   auth::ChannelBindings cb_;

@@ -1,0 +1,90 @@
+#include "module/module.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "server/config/config.hpp"
+#include "storage/storage.hpp"
+
+namespace starling::module {
+namespace {
+
+class NullSink : public StanzaSink {
+ public:
+  void route(xmpp::StanzaPtr) override {}
+};
+
+std::unique_ptr<storage::Storage> temp_storage() {
+  char dir[] = "/tmp/starling-module-test-XXXXXX";
+  EXPECT_NE(mkdtemp(dir), nullptr);
+  auto backend = storage::open_sqlite(std::filesystem::path(dir) / "t.db");
+  EXPECT_TRUE(backend.ok());
+  return std::make_unique<storage::Storage>(std::move(*backend));
+}
+
+struct Fixture {
+  std::unique_ptr<storage::Storage> storage = temp_storage();
+  Registry registry;
+  NullSink sink;
+  config::Config cfg = config::defaults();
+  ServerInfo info;
+  std::unique_ptr<ModuleContext> context(const std::string& name) {
+    return std::make_unique<ModuleContext>(name, registry, sink, cfg, *storage, info);
+  }
+};
+
+TEST(Registry, IqHandlersAreKeyedAndRemovedWithTheirContext) {
+  Fixture f;
+  IqKey key{IqType::kGet, Target::kServer, "urn:xmpp:ping", "ping"};
+  {
+    auto ctx = f.context("ping");
+    ctx->on_iq(key, [](const Iq&) -> boost::asio::awaitable<IqResult> { co_return Empty{}; });
+    EXPECT_NE(f.registry.find_iq(key), nullptr);
+    EXPECT_EQ(f.registry.find_iq({IqType::kSet, Target::kServer, "urn:xmpp:ping", "ping"}),
+              nullptr);
+    EXPECT_EQ(f.registry.find_iq({IqType::kGet, Target::kAccount, "urn:xmpp:ping", "ping"}),
+              nullptr);
+    EXPECT_THROW(
+        ctx->on_iq(key, [](const Iq&) -> boost::asio::awaitable<IqResult> { co_return Empty{}; }),
+        std::logic_error);
+  }
+  EXPECT_EQ(f.registry.find_iq(key), nullptr);
+}
+
+TEST(Registry, FeaturesAreSortedUniqueAndPerTarget) {
+  Fixture f;
+  auto a = f.context("a");
+  auto b = f.context("b");
+  a->add_feature(Target::kServer, "urn:b");
+  b->add_feature(Target::kServer, "urn:a");
+  b->add_feature(Target::kServer, "urn:b");
+  a->add_feature(Target::kAccount, "urn:acct");
+  EXPECT_EQ(f.registry.features(Target::kServer), (std::vector<std::string>{"urn:a", "urn:b"}));
+  EXPECT_EQ(f.registry.features(Target::kAccount), (std::vector<std::string>{"urn:acct"}));
+  b.reset();
+  EXPECT_EQ(f.registry.features(Target::kServer), (std::vector<std::string>{"urn:b"}));
+}
+
+TEST(Registry, EventsReachEveryHandlerEvenIfOneThrows) {
+  Fixture f;
+  std::vector<std::string> seen;
+  auto a = f.context("a");
+  auto b = f.context("b");
+  a->on<events::SessionBound>([](const events::SessionBound&) { throw std::runtime_error("x"); });
+  b->on<events::SessionBound>(
+      [&seen](const events::SessionBound& e) { seen.push_back("bound " + e.jid.str()); });
+  b->on<events::SessionClosed>(
+      [&seen](const events::SessionClosed& e) { seen.push_back("closed " + e.jid.str()); });
+  auto jid = *xmpp::Jid::parse("a@localhost/r");
+  f.registry.fire(events::SessionBound{jid});
+  f.registry.fire(events::SessionClosed{jid});
+  EXPECT_EQ(seen, (std::vector<std::string>{"bound a@localhost/r", "closed a@localhost/r"}));
+  b.reset();  // b's handlers go away with its context
+  f.registry.fire(events::SessionBound{jid});
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+}  // namespace
+}  // namespace starling::module
