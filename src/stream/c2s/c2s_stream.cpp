@@ -131,10 +131,13 @@ asio::awaitable<void> C2sStream::run() {
       }
     }
     if (stop) {
-      if (dead_ || closing_) {
+      if (dead_ || peer_closed_) {
         break;
       }
-      continue;  // a stream restart discarded the rest of this buffer
+      // A stream restart discarded the rest of this buffer; or we are closing and keep reading
+      // (and discarding) until the client closes too, so that unread input does not make the
+      // kernel reset the connection before the client has read our stream error.
+      continue;
     }
     if (perr != xml::ParseError::kNone) {
       // RFC 6120 §4.9.3: each XML error has its stream error.
@@ -156,7 +159,8 @@ asio::awaitable<void> C2sStream::run() {
       begin_close(cond, perr == xml::ParseError::kPolicyViolation
                             ? "Stanza larger than the server's limit"
                             : std::string_view(parser_.error_detail()));
-      break;
+      // The parser stays failed: further input is read and discarded until the client closes
+      // or the close timer fires.
     }
   }
   if (!closing_) {
@@ -243,6 +247,13 @@ asio::awaitable<void> C2sStream::writer() {
       log::debug("c2s {}: write failed: {}", remote_, ec.message());
       hard_close();
       break;
+    }
+    if (closing_ && queue_.empty() && !half_closed_) {
+      // Our closing tag is out: half-close so the client sees the end at once, while we keep
+      // reading until it closes too (RFC 6120 §4.4).
+      half_closed_ = true;
+      boost::system::error_code sec;
+      stream_.next_layer().shutdown(tcp::socket::shutdown_send, sec);
     }
   }
   drained_.cancel();
@@ -414,7 +425,11 @@ void C2sStream::send_features() {
 asio::awaitable<bool> C2sStream::handle(xml::StreamEvent& ev) {
   if (closing_) {
     // After our closing tag only the client's closing tag matters.
-    co_return !std::holds_alternative<xml::StreamEnd>(ev);
+    if (std::holds_alternative<xml::StreamEnd>(ev)) {
+      peer_closed_ = true;
+      co_return false;
+    }
+    co_return true;
   }
   if (auto* h = std::get_if<xml::StreamHeader>(&ev)) {
     co_return co_await handle_header(*h);
@@ -423,6 +438,7 @@ asio::awaitable<bool> C2sStream::handle(xml::StreamEvent& ev) {
     co_return co_await handle_element(*e);
   }
   // The client closed its stream: close ours (RFC 6120 §4.4).
+  peer_closed_ = true;
   begin_close(std::nullopt);
   co_return false;
 }

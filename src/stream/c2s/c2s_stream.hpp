@@ -116,6 +116,8 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   State state_ = State::kNeedTls;
   bool header_sent_ = false;
   bool closing_ = false;
+  bool peer_closed_ = false;  // the client's </stream:stream> arrived
+  bool half_closed_ = false;  // TCP send side shut after our closing tag
   bool dead_ = false;
   std::string stream_id_;
   std::string domain_;
