@@ -454,6 +454,21 @@ class Parser {
                   c.max_send_queue = static_cast<std::size_t>(*i);
                 }
               }},
+             {"max_bytes_per_second",
+              [this, &c](const toml::node& v, const std::string& k) {
+                auto i = integer(v, k, std::numeric_limits<std::int64_t>::min(),
+                                 std::numeric_limits<std::int64_t>::max());
+                if (!i) {
+                  return;
+                }
+                if (*i != 0 && (*i < 1024 || *i > 1073741824)) {
+                  error(v.source(), k,
+                        "expected 0 (unlimited) or an integer between 1024 and 1073741824, got " +
+                            std::to_string(*i));
+                  return;
+                }
+                c.max_bytes_per_second = static_cast<std::size_t>(*i);
+              }},
          });
   }
 

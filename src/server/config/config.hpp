@@ -33,6 +33,9 @@ struct Config {
     std::uint32_t ping_timeout = 60;    // seconds to answer before the session is dropped
     std::uint32_t auth_failure_delay_ms = 1000;  // delay before answering a failed SASL attempt
     std::size_t max_send_queue = 1048576;        // bytes queued to one client before it is cut
+    // Sustained read rate per connection (0 = unlimited); bursts up to
+    // max(max_stanza_size, max_bytes_per_second) pass at once. Excess input is read more slowly.
+    std::size_t max_bytes_per_second = 102400;
   } c2s;
 
   struct Tls {

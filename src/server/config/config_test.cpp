@@ -43,6 +43,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.c2s.ping_timeout, 60u);
   EXPECT_EQ(c.c2s.auth_failure_delay_ms, 1000u);
   EXPECT_EQ(c.c2s.max_send_queue, 1048576u);
+  EXPECT_EQ(c.c2s.max_bytes_per_second, 102400u);
   EXPECT_FALSE(c.tls.certificate.has_value());
   EXPECT_FALSE(c.tls.key.has_value());
   EXPECT_EQ(c.storage.backend, "sqlite");
@@ -79,6 +80,7 @@ ping_interval = 0
 ping_timeout = 30
 auth_failure_delay_ms = 0
 max_send_queue = 65536
+max_bytes_per_second = 0
 
 [tls]
 certificate = "/etc/starling/cert.pem"
@@ -108,6 +110,7 @@ level = "debug"
   EXPECT_EQ(c.c2s.ping_timeout, 30u);
   EXPECT_EQ(c.c2s.auth_failure_delay_ms, 0u);
   EXPECT_EQ(c.c2s.max_send_queue, 65536u);
+  EXPECT_EQ(c.c2s.max_bytes_per_second, 0u);
   EXPECT_EQ(c.tls.certificate, fs::path("/etc/starling/cert.pem"));
   EXPECT_EQ(c.tls.key, fs::path("/etc/starling/key.pem"));
   EXPECT_EQ(c.storage.backend, "sqlite");
@@ -138,6 +141,10 @@ TEST(Config, Bounds) {
   expect_error("[c2s]\nmax_send_queue = 65535\n", 2, "c2s.max_send_queue");
   expect_error("[c2s]\nmax_send_queue = 1073741825\n", 2, "c2s.max_send_queue");
   EXPECT_TRUE(load("[c2s]\nmax_send_queue = 1073741824\n").ok());
+  EXPECT_TRUE(load("[c2s]\nmax_bytes_per_second = 1024\n").ok());
+  expect_error("[c2s]\nmax_bytes_per_second = 1023\n", 2, "c2s.max_bytes_per_second",
+               "0 (unlimited)");
+  expect_error("[c2s]\nmax_bytes_per_second = 1073741825\n", 2, "c2s.max_bytes_per_second");
 }
 
 TEST(Config, UnknownTopLevelKey) {

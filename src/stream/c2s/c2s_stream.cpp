@@ -66,11 +66,14 @@ C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool di
       write_signal_(stream_.get_executor()),
       drained_(stream_.get_executor()),
       watchdog_timer_(stream_.get_executor()),
-      close_timer_(stream_.get_executor()) {
+      close_timer_(stream_.get_executor()),
+      rate_timer_(stream_.get_executor()) {
   boost::system::error_code ec;
   auto ep = stream_.next_layer().remote_endpoint(ec);
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  started_at_ = last_read_ = Clock::now();
+  started_at_ = last_read_ = rate_refilled_at_ = Clock::now();
+  rate_tokens_ = static_cast<double>(
+      std::max(env.config.c2s.max_stanza_size, env.config.c2s.max_bytes_per_second));
 }
 
 C2sStream::~C2sStream() = default;
@@ -121,6 +124,25 @@ asio::awaitable<void> C2sStream::run() {
       break;
     }
     last_read_ = Clock::now();
+    if (std::size_t rate = env_.config.c2s.max_bytes_per_second; rate > 0) {
+      // Token bucket: refill for the time passed, pay for what was read, and when in debt wait
+      // until it is paid before reading again (the kernel's buffers then push back on the
+      // client).
+      const double burst =
+          static_cast<double>(std::max(env_.config.c2s.max_stanza_size, rate));
+      std::chrono::duration<double> elapsed = last_read_ - rate_refilled_at_;
+      rate_refilled_at_ = last_read_;
+      rate_tokens_ = std::min(burst, rate_tokens_ + elapsed.count() * static_cast<double>(rate));
+      rate_tokens_ -= static_cast<double>(n);
+      if (rate_tokens_ < 0) {
+        auto wait = std::chrono::duration<double>(-rate_tokens_ / static_cast<double>(rate));
+        rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
+        co_await rate_timer_.async_wait(use_tuple);
+        if (dead_) {
+          break;
+        }
+      }
+    }
     events.clear();
     xml::ParseError perr = parser_.feed(std::string_view(buf.data(), n), events);
     bool stop = false;
@@ -193,6 +215,7 @@ void C2sStream::hard_close() {
   drained_.cancel();
   watchdog_timer_.cancel();
   close_timer_.cancel();
+  rate_timer_.cancel();
   env_.tracker.remove(shard_, this);
 }
 

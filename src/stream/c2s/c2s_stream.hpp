@@ -151,6 +151,11 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   std::optional<std::string> ping_id_;
   Clock::time_point ping_sent_at_;
   boost::asio::steady_timer close_timer_;
+
+  // Per-connection read rate limit (token bucket, c2s.max_bytes_per_second).
+  boost::asio::steady_timer rate_timer_;
+  double rate_tokens_ = 0;
+  Clock::time_point rate_refilled_at_;
 };
 
 }  // namespace starling::stream
