@@ -43,6 +43,12 @@ void ModuleContext::add_identity(Target target, Identity identity) {
   registrations_.emplace_back([reg = &registry_, it] { reg->identities_.erase(it); });
 }
 
+void ModuleContext::add_stream_feature(xml::Element feature) {
+  auto& list = registry_.stream_features_;
+  auto it = list.insert(list.end(), std::move(feature));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
 void ModuleContext::send(xml::Element stanza) {
   sink_.route(std::make_shared<const xml::Element>(std::move(stanza)));
 }

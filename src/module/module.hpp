@@ -53,6 +53,9 @@ struct Iq {
   const xml::Element& payload;
   xmpp::Jid from;
   xmpp::Jid to;  // the domain, or the account's bare JID
+  // Stanzas routed right after the reply, in order (e.g. RFC 6121 §2.6.3 interim roster pushes).
+  std::vector<xml::Element>* follow_ups = nullptr;
+  void then_send(xml::Element stanza) const { follow_ups->push_back(std::move(stanza)); }
 };
 
 // A handler answers with a payload (result with that child), an empty result, or an error.
@@ -96,6 +99,11 @@ class StanzaSink {
  public:
   virtual ~StanzaSink() = default;
   virtual void route(xmpp::StanzaPtr stanza) = 0;
+  // Sends a copy of `stanza` (to = each full JID, a fresh id) to every resource of the account
+  // that requested the roster (RFC 6121 §2.1.6).
+  virtual void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) = 0;
+  // Marks a bound resource as interested in roster pushes.
+  virtual void set_roster_interested(const xmpp::Jid& full) = 0;
 };
 
 // Facts about the running server a module may read.
@@ -129,6 +137,13 @@ class ModuleContext {
 
   // Routes a stanza the server originates (from and to must be set).
   void send(xml::Element stanza);
+  // Roster pushes (see StanzaSink).
+  void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) {
+    sink_.push_to_interested(bare, std::move(stanza));
+  }
+  void set_roster_interested(const xmpp::Jid& full) { sink_.set_roster_interested(full); }
+  // A stream feature offered to clients after authentication (e.g. RFC 6121 §2.6.1 <ver/>).
+  void add_stream_feature(xml::Element feature);
 
   const std::string& name() const { return name_; }
   const config::Config& config() const { return config_; }
@@ -175,12 +190,14 @@ class Registry {
   const IqHandler* find_iq(const IqKey& key) const;
   std::vector<std::string> features(Target t) const;  // sorted, unique
   std::vector<Identity> identities(Target t) const;   // sorted, unique
+  const std::list<xml::Element>& stream_features() const { return stream_features_; }
 
  private:
   friend class ModuleContext;
   std::map<IqKey, IqHandler> iq_;
   std::multimap<Target, std::string> features_;
   std::multimap<Target, Identity> identities_;
+  std::list<xml::Element> stream_features_;
   // One list per event type of events.hpp; add new events here too.
   std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
              std::list<std::function<void(const events::SessionClosed&)>>>

@@ -14,6 +14,8 @@ namespace {
 class NullSink : public StanzaSink {
  public:
   void route(xmpp::StanzaPtr) override {}
+  void push_to_interested(const xmpp::Jid&, xml::Element) override {}
+  void set_roster_interested(const xmpp::Jid&) override {}
 };
 
 std::unique_ptr<storage::Storage> temp_storage() {

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.hpp"
+#include "base/random.hpp"
 #include "net/shards.hpp"
 #include "storage/storage.hpp"
 #include "xmpp/namespaces.hpp"
@@ -268,8 +269,9 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
     co_return;
   }
   module::IqResult result;
+  std::vector<xml::Element> follow_ups;
   try {
-    module::Iq iq{s, payload, from, to};
+    module::Iq iq{s, payload, from, to, &follow_ups};
     result = co_await (*handler)(iq);
   } catch (const std::exception& e) {
     log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
@@ -288,6 +290,36 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
     reply.remove_attr("from");
   }
   route(std::make_shared<const xml::Element>(std::move(reply)));
+  for (auto& f : follow_ups) {
+    route(std::make_shared<const xml::Element>(std::move(f)));
+  }
+}
+
+void Router::push_to_interested(const Jid& bare, xml::Element stanza) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
+                                      stanza = std::move(stanza)]() mutable {
+    const auto* rs = partitions_[part]->resources(b);
+    if (rs == nullptr) {
+      return;
+    }
+    for (const auto& [resource, e] : *rs) {
+      if (!e.roster_interested) {
+        continue;
+      }
+      auto copy = std::make_shared<xml::Element>(stanza);
+      copy->set_attr("to", b + "/" + resource);
+      copy->set_attr("id", "push-" + random_id(12));
+      deliver_to(e, std::move(copy));
+    }
+  });
+}
+
+void Router::set_roster_interested(const Jid& full) {
+  std::size_t part = partition_of(full.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = full.bare_str(), r = full.resource()] {
+    partitions_[part]->set_roster_interested(b, r);
+  });
 }
 
 asio::awaitable<std::uint64_t> Router::bind(Jid full, std::weak_ptr<session::LocalSession> s,

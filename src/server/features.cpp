@@ -17,8 +17,8 @@ std::vector<module::SpecInfo> core_specs() {
        "tests/e2e/test_streams.py, tests/e2e/test_sasl.py, tests/e2e/test_clients.py, "
        "src/xml/*_test.cpp"},
       {"RFC 6121", "", "partial",
-       "§8.5 delivery to bare and full JIDs by priority; no rosters, subscriptions or offline "
-       "storage yet",
+       "§8.5 delivery to bare and full JIDs by priority; rosters (module rfc6121_roster); no "
+       "subscriptions, presence broadcast or offline storage yet",
        "tests/e2e/test_routing.py"},
       {"RFC 7622", "", "complete", "PRECIS (UsernameCaseMapped, OpaqueString), IDNA2008",
        "src/xmpp/jid_test.cpp"},

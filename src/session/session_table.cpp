@@ -46,6 +46,17 @@ void Partition::set_presence(const std::string& bare, const std::string& resourc
   it->second.priority = priority;
 }
 
+void Partition::set_roster_interested(const std::string& bare, const std::string& resource) {
+  auto t = table_.find(bare);
+  if (t == table_.end()) {
+    return;
+  }
+  auto it = t->second.find(resource);
+  if (it != t->second.end()) {
+    it->second.roster_interested = true;
+  }
+}
+
 const ResourceEntry* Partition::find(const std::string& bare, std::string_view resource) const {
   auto t = table_.find(bare);
   if (t == table_.end()) {

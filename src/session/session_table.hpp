@@ -32,6 +32,7 @@ struct ResourceEntry {
   std::uint64_t id = 0;  // unique per bind, so a late unbind cannot remove a newer session
   int priority = 0;
   bool available = false;  // has sent initial presence and not unavailable since
+  bool roster_interested = false;  // requested the roster (RFC 6121 §2.1.6 roster pushes)
 };
 
 class Partition {
@@ -45,6 +46,7 @@ class Partition {
   void set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
                     bool available, int priority);
   const ResourceEntry* find(const std::string& bare, std::string_view resource) const;
+  void set_roster_interested(const std::string& bare, const std::string& resource);
   const Resources* resources(const std::string& bare) const;
   std::size_t session_count() const { return sessions_; }
 

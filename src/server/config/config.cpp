@@ -191,6 +191,7 @@ class Parser {
              {"tls", [this](const toml::node& n, const std::string& k) { tls(n, k); }},
              {"storage", [this](const toml::node& n, const std::string& k) { storage(n, k); }},
              {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
+             {"roster", [this](const toml::node& n, const std::string& k) { roster(n, k); }},
          });
     if (errors_.empty()) {
       return std::move(config_);
@@ -535,6 +536,22 @@ class Parser {
                 auto s = string(v, k);
                 if (s && one_of(v, k, *s, kLogLevels, "log level")) {
                   config_.log.level = *s;
+                }
+              }},
+         });
+  }
+
+  void roster(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"max_items",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1, 100000)) {
+                  config_.roster.max_items = static_cast<std::size_t>(*i);
                 }
               }},
          });

@@ -47,6 +47,10 @@ struct Config {
     std::string backend = "sqlite";  // file data_dir/starling.db
   } storage;
 
+  struct Roster {
+    std::size_t max_items = 1000;  // RFC 6121 roster size limit per account
+  } roster;
+
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

@@ -372,6 +372,29 @@ class SqliteBackend final : public Backend {
     return keys;
   }
 
+  std::vector<std::pair<std::string, std::string>> kv_get_all(const std::string& domain,
+                                                              const std::string& username,
+                                                              const std::string& store) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    Cached q(statement(
+        "SELECT key, value FROM kv WHERE domain = ?1 AND username = ?2 AND store = ?3 "
+        "ORDER BY key"));
+    if (!q.valid()) {
+      return out;
+    }
+    q->bind_text(1, domain);
+    q->bind_text(2, username);
+    q->bind_text(3, store);
+    int rc;
+    while ((rc = q->step()) == SQLITE_ROW) {
+      out.emplace_back(q->column_blob(0), q->column_blob(1));
+    }
+    if (rc != SQLITE_DONE) {
+      fail("kv_get_all");
+    }
+    return out;
+  }
+
  private:
   // A cached statement in use, or nothing when preparing it failed (already logged).
   class Cached {

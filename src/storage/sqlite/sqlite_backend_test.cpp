@@ -195,6 +195,9 @@ TEST_F(SqliteBackendTest, KeyValueSetGetOverwriteDeleteKeys) {
   EXPECT_FALSE(db().kv_get("example.org", "juliet", "private", "b").has_value());
   EXPECT_EQ(db().kv_delete("example.org", "juliet", "private", "b"), Status::kNotFound);
   EXPECT_EQ(db().kv_keys("example.org", "juliet", "private"), (std::vector<std::string>{"a", "c"}));
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(db().kv_get_all("example.org", "juliet", "private"), (Pairs{{"a", "one"}, {"c", ""}}));
+  EXPECT_TRUE(db().kv_get_all("example.org", "romeo", "private").empty());
 }
 
 TEST_F(SqliteBackendTest, HostWideKeyValueData) {

@@ -435,6 +435,9 @@ void C2sStream::send_features() {
       // RFC 3921 session establishment, kept for old clients; RFC 6121 makes it optional.
       f.add_child("session", std::string(ns::kSession))
           .add_child("optional", std::string(ns::kSession));
+      for (const auto& feature : env_.registry.stream_features()) {
+        f.add_child(feature);
+      }
       break;
     case State::kBound:
       break;
