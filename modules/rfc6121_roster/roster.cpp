@@ -84,12 +84,12 @@ class Roster final : public module::Module {
     ctx_ = &ctx;
     // §2.6.1: roster versioning is announced as a stream feature.
     ctx.add_stream_feature(xml::Element("ver", "urn:xmpp:features:rosterver"));
-    ctx.on_iq({module::IqType::kGet, module::Target::kAccount, std::string(roster::kRosterNs),
-               "query"},
-              [this](const module::Iq& iq) { return get(iq); });
-    ctx.on_iq({module::IqType::kSet, module::Target::kAccount, std::string(roster::kRosterNs),
-               "query"},
-              [this](const module::Iq& iq) { return set(iq); });
+    ctx.on_iq(
+        {module::IqType::kGet, module::Target::kAccount, std::string(roster::kRosterNs), "query"},
+        [this](const module::Iq& iq) { return get(iq); });
+    ctx.on_iq(
+        {module::IqType::kSet, module::Target::kAccount, std::string(roster::kRosterNs), "query"},
+        [this](const module::Iq& iq) { return set(iq); });
   }
 
  private:
@@ -102,8 +102,8 @@ class Roster final : public module::Module {
     }
     ctx_->set_roster_interested(iq.from);
     std::string domain = iq.to.domain(), user = iq.to.local();
-    auto op = ctx_->storage().run(
-        [domain, user](storage::Backend& b) { return load(b, domain, user); });
+    auto op =
+        ctx_->storage().run([domain, user](storage::Backend& b) { return load(b, domain, user); });
     RosterState st = co_await std::move(op);
 
     if (const std::string* ver = iq.payload.attr("ver")) {
@@ -159,8 +159,7 @@ class Roster final : public module::Module {
     using Outcome = std::variant<std::pair<xml::Element, std::uint64_t>, StanzaError>;
     auto op = ctx_->storage().run([domain, user, req, max_items](storage::Backend& b) -> Outcome {
       auto existing = b.kv_get(domain, user, "roster", req.jid);
-      std::uint64_t ver =
-          to_u64(b.kv_get(domain, user, "roster_meta", "ver").value_or("0"), 0) + 1;
+      std::uint64_t ver = to_u64(b.kv_get(domain, user, "roster_meta", "ver").value_or("0"), 0) + 1;
       if (req.remove) {
         if (!existing) {
           return StanzaError::item_not_found();  // §2.5.3

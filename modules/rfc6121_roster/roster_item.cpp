@@ -96,8 +96,7 @@ std::variant<SetRequest, xmpp::StanzaError> parse_set(const xml::Element& query,
                                                       const std::string& own_bare) {
   auto children = query.elements();
   // §2.1.5 rule 1 and §2.3.3: one and only one <item/>.
-  if (children.size() != 1 || children[0]->name() != "item" ||
-      children[0]->xmlns() != kRosterNs) {
+  if (children.size() != 1 || children[0]->name() != "item" || children[0]->xmlns() != kRosterNs) {
     return xmpp::StanzaError::bad_request("A roster set contains exactly one <item/>");
   }
   const xml::Element& item = *children[0];

@@ -59,12 +59,12 @@ TEST(ParseSet, ErrorCases) {
   const std::string me = "juliet@example.com";
   EXPECT_EQ(condition(parse_set(query("<item jid='a@b'/><item jid='c@d'/>"), me)), "bad-request");
   EXPECT_EQ(condition(parse_set(query(""), me)), "bad-request");
-  EXPECT_EQ(condition(parse_set(query("<item jid='a@b' name='" + std::string(1024, 'n') + "'/>"),
-                                me)),
-            "not-acceptable");
-  EXPECT_EQ(condition(parse_set(query("<item jid='a@b'><group>x</group><group>x</group></item>"),
-                                me)),
-            "bad-request");
+  EXPECT_EQ(
+      condition(parse_set(query("<item jid='a@b' name='" + std::string(1024, 'n') + "'/>"), me)),
+      "not-acceptable");
+  EXPECT_EQ(
+      condition(parse_set(query("<item jid='a@b'><group>x</group><group>x</group></item>"), me)),
+      "bad-request");
   EXPECT_EQ(condition(parse_set(query("<item jid='a@b'><group></group></item>"), me)),
             "not-acceptable");
   EXPECT_EQ(condition(parse_set(

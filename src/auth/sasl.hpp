@@ -1,6 +1,6 @@
 #pragma once
-// SASL for XMPP (RFC 6120 §6) through GNU SASL: SCRAM-SHA-1, SCRAM-SHA-256 (RFC 5802, RFC 7677),
-// their -PLUS variants with channel binding, and PLAIN (RFC 4616, only offered over TLS).
+// SASL for XMPP (RFC 6120 §6): SCRAM-SHA-1, SCRAM-SHA-256 (RFC 5802, RFC 7677), their -PLUS
+// variants with channel binding, and PLAIN (RFC 4616, only offered over TLS).
 // Only SCRAM keys are stored, never a password.
 #include <cstdint>
 #include <memory>
@@ -53,9 +53,12 @@ std::string_view failure_element_name(SaslFailure f);  // "not-authorized", ...
 
 // Channel-binding data of the TLS connection (raw bytes; empty when unavailable).
 struct ChannelBindings {
-  std::string tls_exporter;  // RFC 9266: exporter "EXPORTER-Channel-Binding", 32 bytes
-  std::string tls_unique;    // RFC 5929 (TLS 1.2 only)
-  bool any() const { return !tls_exporter.empty() || !tls_unique.empty(); }
+  std::string tls_exporter;          // RFC 9266: exporter "EXPORTER-Channel-Binding", 32 bytes
+  std::string tls_unique;            // RFC 5929 (TLS 1.2 only)
+  std::string tls_server_end_point;  // RFC 5929 §4.1
+  bool any() const {
+    return !tls_exporter.empty() || !tls_unique.empty() || !tls_server_end_point.empty();
+  }
 };
 
 // One authentication exchange. Not thread-safe; owned by one stream.

@@ -1,5 +1,6 @@
-// SaslServer against a real GNU SASL client session (and a hand-rolled SCRAM client where gsasl's
-// client cannot produce the message under test).
+// SaslServer against a real GNU SASL client session, an independent implementation (and a
+// hand-rolled SCRAM client where gsasl's client cannot produce the message under test, e.g.
+// tls-server-end-point, which gsasl 2.2 does not implement).
 #include "auth/sasl.hpp"
 
 #include <gsasl.h>
@@ -7,11 +8,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "base/random.hpp"
@@ -29,6 +32,33 @@ const Credentials& pencil() {
 ChannelBindings exporter_only(std::string data = std::string(32, 'E')) {
   ChannelBindings cb;
   cb.tls_exporter = std::move(data);
+  return cb;
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+// RFC 5929 §4.1: tls-server-end-point data is the hash of the server's certificate as sent in the
+// TLS Certificate message (its DER encoding); for a certificate signed with ECDSA-with-SHA256 (or
+// with SHA-1 / MD5, which are replaced by SHA-256) that is SHA-256(DER). The bytes below stand in
+// for the DER; net::channel_bindings() computes the real value, which the e2e tests check.
+std::string end_point_data() { return sha256("stand-in for the DER of the server certificate"); }
+
+ChannelBindings end_point_only() {
+  ChannelBindings cb;
+  cb.tls_server_end_point = end_point_data();
+  return cb;
+}
+
+ChannelBindings all_bindings() {
+  ChannelBindings cb;
+  cb.tls_exporter = std::string(32, 'E');
+  cb.tls_unique = std::string(12, 'U');
+  cb.tls_server_end_point = end_point_data();
   return cb;
 }
 
@@ -177,6 +207,10 @@ struct ManualClient {
   std::string password = "pencil";
   std::string cb_data;
   std::string bare = "n=user,r=manualclientnonce";
+  // Tampering: the gs2-header claimed in c= (empty: the one sent first), and extensions
+  // (",x=..." ) between the nonce and the proof of the final message.
+  std::string cbind_header;
+  std::string final_extensions;
   std::string expected_verifier;
 
   std::string first() const { return gs2 + bare; }
@@ -198,7 +232,9 @@ struct ManualClient {
     unsigned int stored_len = 0;
     EVP_Digest(client_key.data(), client_key.size(), stored, &stored_len, md, nullptr);
     std::string nonce = nonce_override.empty() ? attrs['r'] : nonce_override;
-    std::string without_proof = "c=" + base64_encode(gs2 + cb_data) + ",r=" + nonce;
+    std::string without_proof =
+        "c=" + base64_encode((cbind_header.empty() ? gs2 : cbind_header) + cb_data) +
+        ",r=" + nonce + final_extensions;
     std::string auth_message = bare + "," + std::string(server_first) + "," + without_proof;
     std::string signature =
         mac(hash, std::string_view(reinterpret_cast<char*>(stored), stored_len), auth_message);
@@ -233,7 +269,18 @@ TEST(Mechanisms, TlsWithBindingsStrongestFirst) {
       (Names{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}));
 }
 
+// Any one binding type is enough for -PLUS, tls-server-end-point included.
+TEST(Mechanisms, TlsWithEndPointOnly) {
+  EXPECT_TRUE(end_point_only().any());
+  EXPECT_EQ(
+      SaslServer::mechanisms(true, end_point_only()),
+      (Names{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}));
+  EXPECT_EQ(SaslServer::mechanisms(false, end_point_only()),
+            (Names{"SCRAM-SHA-256", "SCRAM-SHA-1"}));
+}
+
 TEST(Mechanisms, ChannelBindingTypes) {
+  EXPECT_FALSE(ChannelBindings{}.any());
   EXPECT_EQ(SaslServer::channel_binding_types({}), Names{});
   EXPECT_EQ(SaslServer::channel_binding_types(exporter_only()), Names{"tls-exporter"});
   ChannelBindings both = exporter_only();
@@ -242,6 +289,10 @@ TEST(Mechanisms, ChannelBindingTypes) {
   ChannelBindings unique_only;
   unique_only.tls_unique = std::string(12, 'U');
   EXPECT_EQ(SaslServer::channel_binding_types(unique_only), Names{"tls-unique"});
+  EXPECT_EQ(SaslServer::channel_binding_types(end_point_only()), Names{"tls-server-end-point"});
+  // Order: tls-exporter, tls-server-end-point, tls-unique.
+  EXPECT_EQ(SaslServer::channel_binding_types(all_bindings()),
+            (Names{"tls-exporter", "tls-server-end-point", "tls-unique"}));
 }
 
 // RFC 6120 §6.4.4: a mechanism we did not offer -> invalid-mechanism (create() gives nullptr).
@@ -250,6 +301,8 @@ TEST(Mechanisms, CreateOnlyOffered) {
   EXPECT_EQ(SaslServer::create("PLAIN", false, {}), nullptr);
   EXPECT_EQ(SaslServer::create("SCRAM-SHA-256-PLUS", true, {}), nullptr);
   EXPECT_EQ(SaslServer::create("SCRAM-SHA-256-PLUS", false, exporter_only()), nullptr);
+  EXPECT_EQ(SaslServer::create("SCRAM-SHA-1-PLUS", false, end_point_only()), nullptr);
+  EXPECT_NE(SaslServer::create("SCRAM-SHA-1-PLUS", true, end_point_only()), nullptr);
   EXPECT_EQ(SaslServer::create("DIGEST-MD5", true, {}), nullptr);
   EXPECT_EQ(SaslServer::create("scram-sha-1", true, {}), nullptr);
   EXPECT_EQ(SaslServer::create("", true, {}), nullptr);
@@ -552,6 +605,11 @@ TEST(Scram, GarbageFirstIsMalformed) {
       "p=tls unique,,n=user,r=abc",  // cb-name charset
       "n,,n=user,r=abc,",            // empty extension
       "n,,n=user,r=abc,1=x",         // extension name must be ALPHA
+      "n,,n=user,r=abc,m=x",         // §5.1: m= anywhere MUST cause failure
+      "n,,n=user,r=abc,x=",          // empty extension value
+      "n,a=,n=user,r=abc",           // empty authzid
+      "n,a=x=2,n=user,r=abc",        // bad escape in the authzid
+      "n,,n=user,r=a b",             // space is not printable
       std::string("n,,n=us\0er,r=abc", 16),
       "n,,n=us\xFF"
       "er,r=abc",  // not UTF-8
@@ -609,8 +667,8 @@ TEST(Scram, AuthcidGood) {
   EXPECT_EQ(server->authcid("n,,n=j\xC3\xBCrgen,r=abc"), "j\xC3\xBCrgen");
 }
 
-// One process-wide gsasl context, one session per SaslServer: exchanges on several threads at
-// once must not interfere.
+// Exchanges on several threads at once must not interfere (the only shared state is the
+// process-wide decoy secret).
 TEST(Scram, ConcurrentExchanges) {
   std::atomic<int> successes{0};
   std::vector<std::thread> threads;
@@ -636,6 +694,391 @@ TEST(Scram, ConcurrentExchanges) {
     t.join();
   }
   EXPECT_EQ(successes.load(), 40);
+}
+
+// --- channel binding through the gsasl client ---------------------------------------------------
+
+// Both -PLUS mechanisms with each binding type gsasl's client implements, with an authzid in the
+// gs2-header. The server also has tls-server-end-point data: the client's choice is what counts.
+class GsaslBinding : public testing::TestWithParam<std::tuple<std::string, std::string>> {
+ protected:
+  const std::string& mechanism() const { return std::get<0>(GetParam()); }
+  const std::string& type() const { return std::get<1>(GetParam()); }
+  ClientConfig client(std::string data) const {
+    ClientConfig cfg;
+    cfg.authzid = "user@example.org";
+    (type() == "tls-exporter" ? cfg.cb_exporter : cfg.cb_unique) = std::move(data);
+    return cfg;
+  }
+  static std::string server_data(std::string_view type) {
+    return type == "tls-exporter" ? all_bindings().tls_exporter : all_bindings().tls_unique;
+  }
+};
+
+TEST_P(GsaslBinding, Success) {
+  Exchange ex = run(mechanism(), client(server_data(type())), true, all_bindings(), &pencil());
+  EXPECT_TRUE(ex.client_first.starts_with("p=" + type() + ",a=user@example.org,"))
+      << ex.client_first;
+  ASSERT_EQ(ex.challenges.size(), 1u);
+  ASSERT_EQ(ex.last.kind, Kind::kSuccess) << failure_element_name(ex.last.failure);
+  EXPECT_EQ(ex.last.authzid, "user@example.org");
+  EXPECT_EQ(ex.client_rc, GSASL_OK) << gsasl_strerror_name(ex.client_rc);  // v= verified
+}
+
+// RFC 5802 §6: the server validates "c=" against its own data for the named type.
+TEST_P(GsaslBinding, MismatchingData) {
+  std::string wrong = server_data(type());
+  wrong[0] = static_cast<char>(wrong[0] ^ 1);
+  Exchange ex = run(mechanism(), client(wrong), true, all_bindings(), &pencil());
+  ASSERT_EQ(ex.challenges.size(), 1u);
+  ASSERT_EQ(ex.last.kind, Kind::kFailure);
+  EXPECT_EQ(ex.last.failure, SaslFailure::kNotAuthorized);
+}
+
+// The data of the other type (both are known to the server) does not pass either.
+TEST_P(GsaslBinding, DataOfAnotherType) {
+  std::string other = server_data(type() == "tls-exporter" ? "tls-unique" : "tls-exporter");
+  Exchange ex = run(mechanism(), client(other), true, all_bindings(), &pencil());
+  ASSERT_EQ(ex.last.kind, Kind::kFailure);
+  EXPECT_EQ(ex.last.failure, SaslFailure::kNotAuthorized);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sasl, GsaslBinding,
+                         testing::Combine(testing::Values("SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"),
+                                          testing::Values("tls-exporter", "tls-unique")),
+                         [](const auto& info) {
+                           std::string name =
+                               std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name;
+                         });
+
+// --- tls-server-end-point (RFC 5929 §4.1) with the hand-rolled client ----------------------------
+
+struct ManualRun {
+  std::vector<std::string> challenges;
+  SaslServer::Step last;
+};
+
+// client-first-message, then, after a server-first-message, client-final-message.
+ManualRun run_manual(const std::string& mechanism, ManualClient& c, bool tls,
+                     const ChannelBindings& cb, const Credentials* creds) {
+  ManualRun r;
+  std::unique_ptr<SaslServer> server = SaslServer::create(mechanism, tls, cb);
+  if (server == nullptr) {
+    ADD_FAILURE() << "create(" << mechanism << ") failed";
+    return r;
+  }
+  SaslServer::Step st = server->step(c.first(), creds);
+  if (st.kind == Kind::kChallenge) {
+    r.challenges.push_back(st.data);
+    st = server->step(c.final_for(st.data), creds);
+  }
+  r.last = st;
+  return r;
+}
+
+// gsasl 2.2 has no tls-server-end-point, so these exchanges are driven by ManualClient: the
+// gs2-header "p=tls-server-end-point,," and c= base64(gs2-header + SHA-256 of the certificate).
+class EndPoint : public testing::TestWithParam<std::string> {
+ protected:
+  const std::string& mechanism() const { return GetParam(); }
+  ManualClient client() const {
+    ManualClient c;
+    c.hash = mechanism() == "SCRAM-SHA-1-PLUS" ? ScramHash::kSha1 : ScramHash::kSha256;
+    c.gs2 = "p=tls-server-end-point,,";
+    c.cb_data = end_point_data();
+    return c;
+  }
+};
+
+TEST_P(EndPoint, Success) {
+  for (const ChannelBindings& cb : {end_point_only(), all_bindings()}) {
+    ManualClient c = client();
+    ManualRun r = run_manual(mechanism(), c, true, cb, &pencil());
+    ASSERT_EQ(r.challenges.size(), 1u);
+    ASSERT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+    EXPECT_EQ(r.last.data, c.expected_verifier);  // RFC 5802 §3 ServerSignature
+    EXPECT_EQ(r.last.authzid, "");
+  }
+}
+
+TEST_P(EndPoint, SuccessWithAuthzid) {
+  ManualClient c = client();
+  c.gs2 = "p=tls-server-end-point,a=admin=2Cx=3Dy@example.org,";
+  ManualRun r = run_manual(mechanism(), c, true, all_bindings(), &pencil());
+  ASSERT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+  EXPECT_EQ(r.last.data, c.expected_verifier);
+  EXPECT_EQ(r.last.authzid, "admin,x=y@example.org");
+}
+
+// The hash of another certificate (a TLS man in the middle presenting its own) fails.
+TEST_P(EndPoint, WrongCertificateHash) {
+  ManualClient c = client();
+  c.cb_data = sha256("the DER of the attacker's certificate");
+  ManualRun r = run_manual(mechanism(), c, true, all_bindings(), &pencil());
+  ASSERT_EQ(r.challenges.size(), 1u);
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+}
+
+// RFC 5802 §7 cbind-input: the data MUST be present with "p"; the gs2-header in c= must be the
+// one sent first; the data must be that of the named type.
+TEST_P(EndPoint, CbindInputMustMatch) {
+  struct Case {
+    std::string cbind_header;
+    std::string cb_data;
+  };
+  const std::vector<Case> cases = {
+      {"", ""},                                              // no binding data
+      {"p=tls-exporter,,", all_bindings().tls_exporter},     // another type claimed
+      {"", all_bindings().tls_exporter},                     // another type's data
+      {"n,,", ""},                                           // binding stripped
+      {"y,,", ""},                                           //
+      {"p=tls-server-end-point,a=user,", end_point_data()},  // authzid added
+      {"", end_point_data() + "X"},                          // trailing byte
+      {"", end_point_data().substr(0, 20)},                  // truncated (SHA-1 size)
+  };
+  for (const Case& k : cases) {
+    ManualClient c = client();
+    c.cbind_header = k.cbind_header;
+    c.cb_data = k.cb_data;
+    ManualRun r = run_manual(mechanism(), c, true, all_bindings(), &pencil());
+    ASSERT_EQ(r.challenges.size(), 1u) << k.cbind_header;
+    EXPECT_EQ(r.last.kind, Kind::kFailure) << k.cbind_header;
+    EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized) << k.cbind_header;
+  }
+}
+
+// RFC 5802 §6: "p" with a type the server cannot serve fails at once.
+TEST_P(EndPoint, UnavailableType) {
+  ChannelBindings cb = all_bindings();
+  cb.tls_server_end_point.clear();
+  ManualClient c = client();
+  ManualRun r = run_manual(mechanism(), c, true, cb, &pencil());
+  EXPECT_TRUE(r.challenges.empty());
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+}
+
+// "p=tls-server-end-point" under the non-PLUS name of the same hash.
+TEST_P(EndPoint, UnderNonPlusName) {
+  ManualClient c = client();
+  std::string plain_name = mechanism().substr(0, mechanism().size() - 5);
+  ManualRun r = run_manual(plain_name, c, true, all_bindings(), &pencil());
+  EXPECT_TRUE(r.challenges.empty());
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+}
+
+TEST_P(EndPoint, WrongPassword) {
+  ManualClient c = client();
+  c.password = "pencil!";
+  ManualRun r = run_manual(mechanism(), c, true, all_bindings(), &pencil());
+  ASSERT_EQ(r.challenges.size(), 1u);
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+}
+
+TEST_P(EndPoint, UnknownUser) {
+  ManualClient c = client();
+  ManualRun r = run_manual(mechanism(), c, true, all_bindings(), nullptr);
+  ASSERT_EQ(r.challenges.size(), 1u);
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sasl, EndPoint, testing::Values("SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return name;
+                         });
+
+// --- SCRAM message syntax and checks (RFC 5802 §5.1, §7) -----------------------------------------
+
+// client-final-message = "c=" base64 "," "r=" nonce ["," extensions] "," "p=" base64, with a
+// ClientProof of the hash's size. Everything else is malformed-request.
+TEST(Scram, MalformedFinalMessages) {
+  using namespace std::string_literals;
+  // Built from the combined nonce `n` and the base64 of the right proof `p`.
+  auto cases = [](const std::string& n, const std::string& p) {
+    const std::string cb = "c=" + base64_encode("n,,");
+    std::string raw;
+    EXPECT_TRUE(base64_decode(p, raw));
+    const std::string short_p = base64_encode(raw.substr(0, raw.size() - 1));
+    const std::string long_p = base64_encode(raw + "X");
+    return std::vector<std::string>{
+        "",
+        cb + ",r=" + n,                          // no proof
+        "r=" + n + "," + cb + ",p=" + p,         // order
+        cb + ",p=" + p + ",r=" + n,              // proof not last
+        cb + ",p=" + p,                          // no nonce
+        cb + ",r=" + n + ",p=" + p + ",p=" + p,  // two proofs
+        cb + ",r=" + n + ",m=ext,p=" + p,        // §5.1: m= MUST fail
+        cb + ",r=" + n + ",1=x,p=" + p,          // extension name not ALPHA
+        cb + ",r=" + n + ",x=,p=" + p,           // empty extension value
+        cb + ",r=" + n + ",,p=" + p,             // empty attribute
+        "c=biws!,r=" + n + ",p=" + p,            // not base64
+        "c=biw,r=" + n + ",p=" + p,              // base64 without padding
+        "c= biws,r=" + n + ",p=" + p,            // whitespace
+        cb + ",r=,p=" + p,                       // empty nonce
+        cb + ",r=" + n + " x,p=" + p,            // space is not printable
+        cb + ",r=" + n + ",p=",                  // empty proof
+        cb + ",r=" + n + ",p=" + short_p,        // proof too short
+        cb + ",r=" + n + ",p=" + long_p,         // proof too long
+        cb + ",r=" + n + ",x=\xFF,p=" + p,       // not UTF-8
+        cb + ",r=" + n + ",x=a\0b,p="s + p,      // NUL
+    };
+  };
+  // The nonce differs per exchange, so one exchange per case; the last one sends the unmodified
+  // message, which must succeed.
+  const std::size_t count = cases("", base64_encode("proof")).size();
+  for (std::size_t i = 0; i <= count; ++i) {
+    auto server = SaslServer::create("SCRAM-SHA-256", false, {});
+    ASSERT_NE(server, nullptr);
+    ManualClient c;
+    SaslServer::Step st = server->step(c.first(), &pencil());
+    ASSERT_EQ(st.kind, Kind::kChallenge);
+    const std::string good = c.final_for(st.data);
+    if (i == count) {
+      EXPECT_EQ(server->step(good, &pencil()).kind, Kind::kSuccess);
+      break;
+    }
+    const std::string msg =
+        cases(attributes(st.data)['r'], good.substr(good.rfind(",p=") + 3)).at(i);
+    st = server->step(msg, &pencil());
+    EXPECT_EQ(st.kind, Kind::kFailure) << msg;
+    EXPECT_EQ(st.failure, SaslFailure::kMalformedRequest) << msg;
+  }
+}
+
+// A well-formed final message with a wrong proof: not-authorized.
+TEST(Scram, TamperedProof) {
+  ManualClient c;
+  auto server = SaslServer::create("SCRAM-SHA-256", false, {});
+  SaslServer::Step st = server->step(c.first(), &pencil());
+  ASSERT_EQ(st.kind, Kind::kChallenge);
+  std::string final_msg = c.final_for(st.data);
+  std::size_t at = final_msg.rfind(",p=") + 3;
+  std::string proof;
+  ASSERT_TRUE(base64_decode(final_msg.substr(at), proof));
+  proof[5] = static_cast<char>(proof[5] ^ 0x10);
+  st = server->step(final_msg.substr(0, at) + base64_encode(proof), &pencil());
+  EXPECT_EQ(st.kind, Kind::kFailure);
+  EXPECT_EQ(st.failure, SaslFailure::kNotAuthorized);
+}
+
+// Optional extensions are ignored (RFC 5802 §7), but they are part of AuthMessage (§3).
+TEST(Scram, ExtensionsInBothClientMessages) {
+  ManualClient c;
+  c.bare = "n=user,r=abc,x=first,y=a=b";
+  c.final_extensions = ",z=final";
+  ManualRun r = run_manual("SCRAM-SHA-256", c, true, {}, &pencil());
+  ASSERT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+  EXPECT_EQ(r.last.data, c.expected_verifier);
+}
+
+// §5.1 n=: the server "MUST use it as received in hash calculations": the escaped form.
+TEST(Scram, EscapedUsernameInAuthMessage) {
+  ManualClient c;
+  c.bare = "n=us=2Cer=3D,r=abc";
+  auto server = SaslServer::create("SCRAM-SHA-1", true, {});
+  EXPECT_EQ(server->authcid(c.first()), "us,er=");
+  c.hash = ScramHash::kSha1;
+  ManualRun r = run_manual("SCRAM-SHA-1", c, true, {}, &pencil());
+  ASSERT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+  EXPECT_EQ(r.last.data, c.expected_verifier);
+}
+
+// The client's "c=" must repeat its gs2-header exactly, also without channel binding.
+TEST(Scram, CbindHeaderOfNonPlusMustMatch) {
+  for (const char* claimed : {"y,,", "n,a=user,", "p=tls-exporter,,"}) {
+    ManualClient c;
+    c.cbind_header = claimed;
+    ManualRun r = run_manual("SCRAM-SHA-256", c, true, {}, &pencil());
+    ASSERT_EQ(r.challenges.size(), 1u) << claimed;
+    EXPECT_EQ(r.last.kind, Kind::kFailure) << claimed;
+    EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized) << claimed;
+  }
+}
+
+// Without TLS nothing -PLUS is offered, whatever binding data exists: "y" is then no downgrade.
+TEST(Scram, YFlagAcceptedWithoutTls) {
+  ManualClient c;
+  c.gs2 = "y,,";
+  ManualRun r = run_manual("SCRAM-SHA-256", c, false, all_bindings(), &pencil());
+  ASSERT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+  EXPECT_EQ(r.last.data, c.expected_verifier);
+}
+
+// §5.1 r=: the server part of the nonce is fresh per exchange, printable without ',', and
+// carries at least 18 random bytes (base64: at least 24 characters).
+TEST(Scram, ServerNonceIsFreshAndLongEnough) {
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    auto server = SaslServer::create("SCRAM-SHA-256", true, {});
+    SaslServer::Step st = server->step("n,,n=user,r=abc", &pencil());
+    ASSERT_EQ(st.kind, Kind::kChallenge);
+    std::string r = attributes(st.data)['r'];
+    ASSERT_TRUE(r.starts_with("abc"));
+    std::string server_part = r.substr(3);
+    EXPECT_GE(server_part.size(), 24u);
+    std::string raw;
+    EXPECT_TRUE(base64_decode(server_part, raw)) << server_part;
+    EXPECT_GE(raw.size(), 18u);
+    for (char ch : server_part) {
+      EXPECT_TRUE(ch >= 0x21 && ch <= 0x7E && ch != ',') << server_part;
+    }
+    for (const std::string& other : seen) {
+      EXPECT_NE(server_part, other);
+    }
+    seen.push_back(server_part);
+  }
+}
+
+// server-first-message = nonce "," salt "," iteration-count, nothing else (RFC 5802 §7).
+TEST(Scram, ServerFirstShape) {
+  auto server = SaslServer::create("SCRAM-SHA-256", true, {});
+  SaslServer::Step st = server->step("n,,n=user,r=abc", &pencil());
+  ASSERT_EQ(st.kind, Kind::kChallenge);
+  std::string expected_tail = ",s=" + base64_encode(pencil().sha256.salt) + ",i=4096";
+  EXPECT_TRUE(st.data.starts_with("r=abc")) << st.data;
+  EXPECT_TRUE(st.data.ends_with(expected_tail)) << st.data;
+  EXPECT_EQ(std::count(st.data.begin(), st.data.end(), ','), 2) << st.data;
+}
+
+// An account without keys for the hash asked for is handled like an unknown one: decoy salt,
+// failure only at the end; the other hash still works.
+TEST(Scram, MissingKeysForHash) {
+  Credentials only256;
+  only256.sha256 = pencil().sha256;
+  ManualClient c;
+  c.hash = ScramHash::kSha1;
+  ManualRun r = run_manual("SCRAM-SHA-1", c, true, {}, &only256);
+  ASSERT_EQ(r.challenges.size(), 1u);
+  ASSERT_EQ(r.last.kind, Kind::kFailure);
+  EXPECT_EQ(r.last.failure, SaslFailure::kNotAuthorized);
+  ManualClient c256;
+  r = run_manual("SCRAM-SHA-256", c256, true, {}, &only256);
+  EXPECT_EQ(r.last.kind, Kind::kSuccess) << failure_element_name(r.last.failure);
+}
+
+// A step after the client-final message, whatever its outcome, is malformed-request.
+TEST(Scram, NoThirdMessage) {
+  ManualClient c;
+  auto server = SaslServer::create("SCRAM-SHA-256", true, {});
+  SaslServer::Step st = server->step(c.first(), &pencil());
+  ASSERT_EQ(st.kind, Kind::kChallenge);
+  st = server->step(c.final_for(st.data), &pencil());
+  ASSERT_EQ(st.kind, Kind::kSuccess);
+  st = server->step("", &pencil());  // an empty response to the "challenge" v= would be
+  EXPECT_EQ(st.kind, Kind::kFailure);
+  EXPECT_EQ(st.failure, SaslFailure::kMalformedRequest);
 }
 
 // --- PLAIN specifics ----------------------------------------------------------------------------

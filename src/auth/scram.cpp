@@ -1,13 +1,16 @@
-// SCRAM credential derivation (RFC 5802 §3, RFC 7677) and password checks against stored keys.
+// SCRAM credential derivation (RFC 5802 §3, RFC 7677), password checks against stored keys, and
+// the hash helpers the SCRAM server shares.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <climits>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "auth/sasl.hpp"
+#include "auth/scram_server.hpp"
 #include "base/random.hpp"
 #include "xmpp/jid.hpp"
 
@@ -16,6 +19,9 @@ namespace {
 
 // Salt size for new credentials; RFC 5802 does not fix one, 16 random bytes is ample.
 constexpr std::size_t kSaltBytes = 16;
+
+// Iteration count of decoy keys: the default of derive_credentials().
+constexpr std::uint32_t kDecoyIterations = 4096;
 
 const EVP_MD* digest_for(ScramHash hash) {
   return hash == ScramHash::kSha1 ? EVP_sha1() : EVP_sha256();
@@ -33,7 +39,10 @@ class Wiped {
   std::string& s_;
 };
 
-std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+std::string hmac_md(const EVP_MD* md, std::string_view key, std::string_view data) {
+  if (key.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw std::runtime_error("HMAC key too long");
+  }
   std::string out(static_cast<std::size_t>(EVP_MD_get_size(md)), '\0');
   unsigned int len = 0;
   if (HMAC(md, key.data(), static_cast<int>(key.size()),
@@ -45,7 +54,7 @@ std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
   return out;
 }
 
-std::string digest(const EVP_MD* md, std::string_view data) {
+std::string digest_md(const EVP_MD* md, std::string_view data) {
   std::string out(static_cast<std::size_t>(EVP_MD_get_size(md)), '\0');
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, md,
@@ -56,13 +65,45 @@ std::string digest(const EVP_MD* md, std::string_view data) {
   return out;
 }
 
-bool usable(const ScramKeys& keys, ScramHash hash) {
-  auto size = static_cast<std::size_t>(EVP_MD_get_size(digest_for(hash)));
-  return keys.iterations > 0 && !keys.salt.empty() && keys.stored_key.size() == size &&
-         keys.server_key.size() == size;
+}  // namespace
+
+namespace internal {
+
+std::size_t hash_size(ScramHash hash) { return hash == ScramHash::kSha1 ? 20 : 32; }
+
+std::string hmac(ScramHash hash, std::string_view key, std::string_view data) {
+  return hmac_md(digest_for(hash), key, data);
 }
 
-}  // namespace
+std::string digest(ScramHash hash, std::string_view data) {
+  return digest_md(digest_for(hash), data);
+}
+
+bool usable(const ScramKeys& keys, ScramHash hash) {
+  return keys.iterations > 0 && !keys.salt.empty() && keys.stored_key.size() == hash_size(hash) &&
+         keys.server_key.size() == hash_size(hash);
+}
+
+void wipe(std::string& s) {
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+ScramKeys decoy_keys(ScramHash hash, std::string_view username) {
+  static const std::string secret = random_bytes(32);
+  std::string label = hash == ScramHash::kSha1 ? "SCRAM-SHA-1" : "SCRAM-SHA-256";
+  label += '\0';
+  label.append(username);
+  ScramKeys keys;
+  // Same salt size as derive_credentials() gives real accounts.
+  keys.salt = hmac_md(EVP_sha256(), secret, label).substr(0, kSaltBytes);
+  keys.iterations = kDecoyIterations;
+  keys.stored_key = random_bytes(hash_size(hash));
+  keys.server_key = random_bytes(hash_size(hash));
+  return keys;
+}
+
+}  // namespace internal
 
 ScramKeys derive_keys(ScramHash hash, std::string_view password, std::string_view salt,
                       std::uint32_t iterations) {
@@ -85,13 +126,13 @@ ScramKeys derive_keys(ScramHash hash, std::string_view password, std::string_vie
   }
   // ClientKey := HMAC(SaltedPassword, "Client Key"); StoredKey := H(ClientKey);
   // ServerKey := HMAC(SaltedPassword, "Server Key").
-  std::string client_key = hmac(md, salted, "Client Key");
+  std::string client_key = hmac_md(md, salted, "Client Key");
   Wiped wipe_client_key(client_key);
   ScramKeys keys;
   keys.salt = std::string(salt);
   keys.iterations = iterations;
-  keys.stored_key = digest(md, client_key);
-  keys.server_key = hmac(md, salted, "Server Key");
+  keys.stored_key = digest_md(md, client_key);
+  keys.server_key = hmac_md(md, salted, "Server Key");
   return keys;
 }
 
@@ -113,7 +154,7 @@ std::optional<Credentials> derive_credentials(std::string_view password, std::ui
 }
 
 bool verify_password(const Credentials& creds, std::string_view password) {
-  if (!usable(creds.sha256, ScramHash::kSha256) ||
+  if (!internal::usable(creds.sha256, ScramHash::kSha256) ||
       creds.sha256.iterations > static_cast<std::uint32_t>(INT_MAX)) {
     return false;
   }

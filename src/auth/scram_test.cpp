@@ -1,4 +1,5 @@
-// SCRAM key derivation against the RFC test vectors, and credential helpers.
+// SCRAM key derivation against the RFC test vectors, credential helpers, and the hash helpers the
+// SCRAM server is built on.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "auth/sasl.hpp"
+#include "auth/scram_server.hpp"
 #include "base/random.hpp"
 
 namespace starling::auth {
@@ -166,6 +168,64 @@ TEST(VerifyPassword, PreparesWithOpaqueString) {
 TEST(VerifyPassword, UnusableCredentialsNeverMatch) {
   Credentials empty;
   EXPECT_FALSE(verify_password(empty, "pencil"));
+}
+
+// --- internal helpers of the SCRAM server
+// ---------------------------------------------------------
+
+// RFC 2202 §3 test case 2 (HMAC-SHA-1) and RFC 4231 §4.3 test case 2 (HMAC-SHA-256).
+TEST(ScramHelpers, HmacVectors) {
+  EXPECT_EQ(hex(internal::hmac(ScramHash::kSha1, "Jefe", "what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  EXPECT_EQ(hex(internal::hmac(ScramHash::kSha256, "Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// FIPS 180-2 appendix examples: "abc".
+TEST(ScramHelpers, DigestVectors) {
+  EXPECT_EQ(hex(internal::digest(ScramHash::kSha1, "abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(hex(internal::digest(ScramHash::kSha256, "abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(internal::hash_size(ScramHash::kSha1), 20u);
+  EXPECT_EQ(internal::hash_size(ScramHash::kSha256), 32u);
+}
+
+TEST(ScramHelpers, Usable) {
+  auto creds = derive_credentials("pencil");
+  ASSERT_TRUE(creds);
+  EXPECT_TRUE(internal::usable(creds->sha1, ScramHash::kSha1));
+  EXPECT_TRUE(internal::usable(creds->sha256, ScramHash::kSha256));
+  EXPECT_FALSE(internal::usable(creds->sha1, ScramHash::kSha256));  // key sizes of SHA-1
+  ScramKeys no_salt = creds->sha256;
+  no_salt.salt.clear();
+  EXPECT_FALSE(internal::usable(no_salt, ScramHash::kSha256));
+  ScramKeys no_iterations = creds->sha256;
+  no_iterations.iterations = 0;
+  EXPECT_FALSE(internal::usable(no_iterations, ScramHash::kSha256));
+  EXPECT_FALSE(internal::usable(ScramKeys{}, ScramHash::kSha1));
+}
+
+// Decoy keys look like real ones: a 16-byte salt that is stable per name and hash, 4096
+// iterations, keys of the hash's size (random, so that no proof matches).
+TEST(ScramHelpers, DecoyKeys) {
+  ScramKeys a = internal::decoy_keys(ScramHash::kSha256, "ghost");
+  ScramKeys b = internal::decoy_keys(ScramHash::kSha256, "ghost");
+  EXPECT_TRUE(internal::usable(a, ScramHash::kSha256));
+  EXPECT_EQ(a.salt.size(), 16u);
+  EXPECT_EQ(a.iterations, 4096u);
+  EXPECT_EQ(a.salt, b.salt);
+  EXPECT_NE(a.stored_key, b.stored_key);
+  EXPECT_NE(a.salt, internal::decoy_keys(ScramHash::kSha256, "phantom").salt);
+  ScramKeys sha1 = internal::decoy_keys(ScramHash::kSha1, "ghost");
+  EXPECT_TRUE(internal::usable(sha1, ScramHash::kSha1));
+  EXPECT_NE(sha1.salt, a.salt);
+}
+
+TEST(ScramHelpers, Wipe) {
+  std::string secret = "key material";
+  internal::wipe(secret);
+  EXPECT_TRUE(secret.empty());
 }
 
 }  // namespace

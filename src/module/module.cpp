@@ -43,6 +43,14 @@ void ModuleContext::add_identity(Target target, Identity identity) {
   registrations_.emplace_back([reg = &registry_, it] { reg->identities_.erase(it); });
 }
 
+void ModuleContext::on_offline_message(OfflineHandler handler) {
+  if (registry_.offline_) {
+    throw std::logic_error("module " + name_ + ": a second offline message handler");
+  }
+  registry_.offline_ = std::move(handler);
+  registrations_.emplace_back([reg = &registry_] { reg->offline_ = nullptr; });
+}
+
 void ModuleContext::add_stream_feature(xml::Element feature) {
   auto& list = registry_.stream_features_;
   auto it = list.insert(list.end(), std::move(feature));

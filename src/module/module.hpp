@@ -7,12 +7,12 @@
 #include <compare>
 #include <functional>
 #include <list>
-#include <tuple>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -62,6 +62,11 @@ struct Iq {
 struct Empty {};
 using IqResult = std::variant<xml::Element, Empty, xmpp::StanzaError>;
 using IqHandler = std::function<boost::asio::awaitable<IqResult>(const Iq&)>;
+
+// Takes a message for an existing account that has no available resource (RFC 6121 §8.5.2.2.1)
+// and returns true when it stored it; false makes the router answer service-unavailable.
+using OfflineHandler =
+    std::function<boost::asio::awaitable<bool>(xmpp::StanzaPtr stanza, const xmpp::Jid& to)>;
 
 struct Identity {
   std::string category, type, name;
@@ -142,6 +147,8 @@ class ModuleContext {
     sink_.push_to_interested(bare, std::move(stanza));
   }
   void set_roster_interested(const xmpp::Jid& full) { sink_.set_roster_interested(full); }
+  // Stores messages for accounts without an available resource (one module may do this).
+  void on_offline_message(OfflineHandler handler);
   // A stream feature offered to clients after authentication (e.g. RFC 6121 §2.6.1 <ver/>).
   void add_stream_feature(xml::Element feature);
 
@@ -191,6 +198,7 @@ class Registry {
   std::vector<std::string> features(Target t) const;  // sorted, unique
   std::vector<Identity> identities(Target t) const;   // sorted, unique
   const std::list<xml::Element>& stream_features() const { return stream_features_; }
+  const OfflineHandler* offline_handler() const { return offline_ ? &offline_ : nullptr; }
 
  private:
   friend class ModuleContext;
@@ -200,8 +208,10 @@ class Registry {
   std::list<xml::Element> stream_features_;
   // One list per event type of events.hpp; add new events here too.
   std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
-             std::list<std::function<void(const events::SessionClosed&)>>>
+             std::list<std::function<void(const events::SessionClosed&)>>,
+             std::list<std::function<void(const events::SessionAvailable&)>>>
       hooks_;
+  OfflineHandler offline_;
   static void log_handler_failure(const char* what);
 };
 

@@ -288,6 +288,25 @@ auth::ChannelBindings channel_bindings(SSL* ssl) {
   if (n > 0 && n <= sizeof fin) {
     cb.tls_unique.assign(reinterpret_cast<char*>(fin), n);
   }
+  // RFC 5929 §4.1: tls-server-end-point is the hash of our certificate as it appears in the
+  // Certificate message (its DER encoding), with the hash function of the certificate's
+  // signatureAlgorithm, where MD5 and SHA-1 are replaced by SHA-256. For a signatureAlgorithm with
+  // no single hash function (e.g. Ed25519) the binding is undefined and we offer none.
+  if (X509* cert = SSL_get_certificate(ssl); cert != nullptr) {
+    int md_nid = NID_undef;
+    const EVP_MD* md = nullptr;
+    if (X509_get_signature_info(cert, &md_nid, nullptr, nullptr, nullptr) == 1 &&
+        md_nid != NID_undef) {
+      md = EVP_get_digestbynid(md_nid == NID_md5 || md_nid == NID_sha1 ? NID_sha256 : md_nid);
+    }
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (md != nullptr && X509_digest(cert, md, hash, &len) == 1 && len > 0) {
+      cb.tls_server_end_point.assign(reinterpret_cast<char*>(hash), len);
+    } else {
+      ERR_clear_error();  // leave no stale error behind for the next SSL_get_error()
+    }
+  }
   return cb;
 }
 

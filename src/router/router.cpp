@@ -210,12 +210,22 @@ asio::awaitable<void> Router::to_bare_offline(StanzaPtr stanza, Jid to, Jid from
                                               bool had_resources) {
   (void)from;
   (void)had_resources;
-  // RFC 6121 §8.5.2.2.1 and §8.5.1: without offline storage (IM issue) a chat or normal message
-  // to an account with no available resource, or to no account at all, is answered with
-  // service-unavailable.
+  // RFC 6121 §8.5.1: no such account -> service-unavailable.
+  std::string domain = to.domain(), user = to.local();
+  auto op = storage_.run(
+      [domain, user](storage::Backend& b) { return b.get_account(domain, user).has_value(); });
+  bool exists = co_await std::move(op);
+  if (exists) {
+    // §8.5.2.2.1: an existing account with no available resource: offline storage, if a module
+    // provides it and accepts the message (quota), else service-unavailable.
+    if (const module::OfflineHandler* store = registry_.offline_handler()) {
+      auto stored_op = (*store)(stanza, to);
+      if (co_await std::move(stored_op)) {
+        co_return;
+      }
+    }
+  }
   bounce(*stanza, StanzaError::service_unavailable());
-  (void)to;
-  co_return;
 }
 
 void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
@@ -297,22 +307,22 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
 
 void Router::push_to_interested(const Jid& bare, xml::Element stanza) {
   std::size_t part = partition_of(bare.bare_str());
-  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
-                                      stanza = std::move(stanza)]() mutable {
-    const auto* rs = partitions_[part]->resources(b);
-    if (rs == nullptr) {
-      return;
-    }
-    for (const auto& [resource, e] : *rs) {
-      if (!e.roster_interested) {
-        continue;
-      }
-      auto copy = std::make_shared<xml::Element>(stanza);
-      copy->set_attr("to", b + "/" + resource);
-      copy->set_attr("id", "push-" + random_id(12));
-      deliver_to(e, std::move(copy));
-    }
-  });
+  asio::post(shards_.executor(part),
+             [this, part, b = bare.bare_str(), stanza = std::move(stanza)]() mutable {
+               const auto* rs = partitions_[part]->resources(b);
+               if (rs == nullptr) {
+                 return;
+               }
+               for (const auto& [resource, e] : *rs) {
+                 if (!e.roster_interested) {
+                   continue;
+                 }
+                 auto copy = std::make_shared<xml::Element>(stanza);
+                 copy->set_attr("to", b + "/" + resource);
+                 copy->set_attr("id", "push-" + random_id(12));
+                 deliver_to(e, std::move(copy));
+               }
+             });
 }
 
 void Router::set_roster_interested(const Jid& full) {

@@ -17,15 +17,16 @@ std::vector<module::SpecInfo> core_specs() {
        "tests/e2e/test_streams.py, tests/e2e/test_sasl.py, tests/e2e/test_clients.py, "
        "src/xml/*_test.cpp"},
       {"RFC 6121", "", "partial",
-       "§8.5 delivery to bare and full JIDs by priority; rosters (module rfc6121_roster); no "
-       "subscriptions, presence broadcast or offline storage yet",
-       "tests/e2e/test_routing.py"},
+       "§8.5 delivery to bare and full JIDs by priority, offline storage (module "
+       "xep0160_offline), rosters (module rfc6121_roster); no subscriptions or presence "
+       "broadcast yet",
+       "tests/e2e/test_routing.py, tests/e2e/test_offline.py"},
       {"RFC 7622", "", "complete", "PRECIS (UsernameCaseMapped, OpaqueString), IDNA2008",
        "src/xmpp/jid_test.cpp"},
       {"RFC 7590", "", "complete", "TLS 1.2+ for client streams", "tests/e2e/test_streams.py"},
       {"RFC 5802 / RFC 7677", "", "complete",
-       "SCRAM-SHA-1, SCRAM-SHA-256 and -PLUS (tls-exporter, tls-unique); no "
-       "tls-server-end-point (GNU SASL lacks it)",
+       "SCRAM-SHA-1, SCRAM-SHA-256 and -PLUS with tls-exporter, tls-server-end-point and "
+       "tls-unique",
        "src/auth/scram_test.cpp, src/auth/sasl_test.cpp, tests/e2e/test_sasl.py"},
       {"RFC 4616", "", "complete", "PLAIN, only over TLS", "tests/e2e/test_sasl.py"},
       {"RFC 3921 §3", "", "complete", "legacy session establishment answered",

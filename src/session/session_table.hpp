@@ -31,7 +31,7 @@ struct ResourceEntry {
   std::size_t shard = 0;
   std::uint64_t id = 0;  // unique per bind, so a late unbind cannot remove a newer session
   int priority = 0;
-  bool available = false;  // has sent initial presence and not unavailable since
+  bool available = false;          // has sent initial presence and not unavailable since
   bool roster_interested = false;  // requested the roster (RFC 6121 §2.1.6 roster pushes)
 };
 

@@ -51,8 +51,9 @@ class Backend {
   virtual std::vector<std::string> kv_keys(const std::string& domain, const std::string& username,
                                            const std::string& store) = 0;
   // Every (key, value) of one user's store, ordered by key.
-  virtual std::vector<std::pair<std::string, std::string>> kv_get_all(
-      const std::string& domain, const std::string& username, const std::string& store) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> kv_get_all(const std::string& domain,
+                                                                      const std::string& username,
+                                                                      const std::string& store) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode and runs pending schema

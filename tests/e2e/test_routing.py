@@ -76,11 +76,23 @@ def test_bare_jid_message_equal_priorities_goes_to_all(server):
     run(body(), 40)
 
 
+@pytest.fixture
+def server_without_offline(server_factory):
+    """Offline storage disabled (offline.max_messages = 0): RFC 6121 §8.5.2.2.1 then requires
+    service-unavailable where a message cannot be delivered."""
+    s = server_factory(extra="[offline]\nmax_messages = 0")
+    s.adduser("alice@localhost", "secret")
+    s.adduser("bob@localhost", "secret")
+    return s.start()
+
+
 @pytest.mark.parametrize("priority", [-1, None], ids=["negative-priority", "no-presence"])
-def test_bare_jid_message_without_eligible_resource_bounces(server, priority):
-    """No available resource with a non-negative priority and no offline storage yet: the sender
+def test_bare_jid_message_without_eligible_resource_bounces(server_without_offline, priority):
+    """No available resource with a non-negative priority and no offline storage: the sender
     gets service-unavailable (RFC 6121 §8.5.2.2.1) and the negative-priority resource gets
     nothing."""
+    server = server_without_offline
+
     async def body():
         alice = await login("alice@localhost/a", server.port)
         bob = await login("bob@localhost/neg", server.port)
@@ -97,7 +109,28 @@ def test_bare_jid_message_without_eligible_resource_bounces(server, priority):
     run(body(), 40)
 
 
-def test_bare_jid_routing_follows_presence_changes(server):
+@pytest.mark.parametrize("priority", [-1, None], ids=["negative-priority", "no-presence"])
+def test_bare_jid_message_without_eligible_resource_is_stored(server, priority):
+    """With offline storage (the default) the same message is stored, not bounced, and the
+    negative-priority resource still gets nothing (RFC 6121 §8.5.2.1.1)."""
+    async def body():
+        alice = await login("alice@localhost/a", server.port)
+        bob = await login("bob@localhost/neg", server.port)
+        try:
+            if priority is not None:
+                await bob.presence(priority)
+            alice.say("bob@localhost", "anyone?")
+            await alice.ping_server()
+            await alice.no_message(0.5)
+            await bob.no_message(0.5)
+        finally:
+            await close_all(alice, bob)
+    run(body(), 40)
+
+
+def test_bare_jid_routing_follows_presence_changes(server_without_offline):
+    server = server_without_offline
+
     async def body():
         alice = await login("alice@localhost/a", server.port)
         high = await login("bob@localhost/high", server.port)

@@ -1,7 +1,8 @@
 """SASL at the wire level (RFC 6120 §6, RFC 4616 PLAIN, RFC 5802 / RFC 7677 SCRAM, RFC 9266
-tls-exporter channel binding, XEP-0440) with raw sockets over STARTTLS and direct TLS. The SCRAM
-client is written by hand in xmpp_raw.Scram."""
+tls-exporter and RFC 5929 tls-server-end-point / tls-unique channel binding, XEP-0440) with raw
+sockets over STARTTLS and direct TLS. The SCRAM client is written by hand in xmpp_raw.Scram."""
 import base64
+import hashlib
 import time
 
 import pytest
@@ -313,12 +314,13 @@ def test_scram_plus_wrong_channel_binding_over_direct_tls(server, raw):
 
 
 def test_scram_plus_unsupported_binding_type(server, raw):
-    """RFC 5802 §6: the server MUST fail when it does not support the requested type."""
+    """RFC 5802 §6: the server MUST fail when it does not support the requested type
+    (tls-unique-for-telnet is registered by RFC 5929 §5, and meaningless here)."""
     c = tls(raw, use_openssl=True)
-    assert "tls-server-end-point" not in x.cb_types(c.features)
+    assert "tls-unique-for-telnet" not in x.cb_types(c.features)
     r, _ = x.scram(c, "SCRAM-SHA-256-PLUS", "alice", "secret",
-                   gs2_header="p=tls-server-end-point,,", cb_data=b"\0" * 32)
-    assert r.tag == FAILURE
+                   gs2_header="p=tls-unique-for-telnet,,", cb_data=b"\0" * 32)
+    assert_failure(r, "not-authorized")
 
 
 def test_scram_plus_without_binding_flag_fails(server, raw):
@@ -346,6 +348,126 @@ def test_scram_plus_over_tls_1_2(server, raw):
     r, _ = x.scram(c2, "SCRAM-SHA-1-PLUS", "alice", "secret", gs2_header="p=tls-exporter,,",
                    cb_data=x.exporter(c2))
     assert r.tag == SUCCESS, x.ET.tostring(r)
+
+
+# ---- SCRAM-*-PLUS with tls-server-end-point (RFC 5929 §4.1) -------------------------------------
+
+def test_channel_binding_types_advertised(server, raw):
+    """XEP-0440: every type we can serve, in our order of preference. Over TLS 1.3 tls-unique is
+    the client's Finished message (COMPAT for OpenSSL-based clients, see net/tls.cpp)."""
+    expected = ["tls-exporter", "tls-server-end-point", "tls-unique"]
+    c = tls(raw)
+    assert x.cb_types(c.features) == expected
+    c2 = direct(raw, server)
+    assert x.cb_types(c2.features) == expected
+
+
+def test_server_end_point_hash_of_test_certificate(server, raw):
+    """The e2e certificate is EC P-256 signed with ecdsa-with-SHA256, so RFC 5929 §4.1 gives
+    SHA-256 over its DER."""
+    c = tls(raw, use_openssl=True)
+    cert = c.sock.peer_certificate()
+    assert cert.get_signature_algorithm() == b"ecdsa-with-SHA256"
+    hashname, data = x.server_end_point(c)
+    assert hashname == "sha256" and len(data) == 32
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"])
+def test_scram_plus_tls_server_end_point_over_starttls(server, raw, mechanism):
+    c = tls(raw, use_openssl=True)
+    assert mechanism in x.mechanisms(c.features)
+    assert "tls-server-end-point" in x.cb_types(c.features)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, mechanism, "alice", "secret", gs2_header="p=tls-server-end-point,,",
+                   cb_data=data)
+    assert r.tag == SUCCESS, x.ET.tostring(r)  # server signature checked in x.scram
+    f = x.restart(c)
+    assert f.find(q(NS_BIND, "bind")) is not None
+    assert x.bound_jid(x.bind(c, "tsep")) == "alice@localhost/tsep"
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"])
+def test_scram_plus_tls_server_end_point_over_direct_tls(server, raw, mechanism):
+    c = direct(raw, server, use_openssl=True)
+    assert "tls-server-end-point" in x.cb_types(c.features)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, mechanism, "alice", "secret",
+                   gs2_header="p=tls-server-end-point,a=alice@localhost,", cb_data=data)
+    assert r.tag == SUCCESS, x.ET.tostring(r)
+
+
+def test_scram_plus_tls_server_end_point_over_tls_1_2(server, raw):
+    from OpenSSL import SSL
+    ctx = x.openssl_context(tls13=False)
+    ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+    c = raw()
+    f = x.starttls(c, use_openssl=True, ctx=ctx)
+    assert c.sock.version() == "TLSv1.2"
+    assert "tls-server-end-point" in x.cb_types(f)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, "SCRAM-SHA-256-PLUS", "alice", "secret",
+                   gs2_header="p=tls-server-end-point,,", cb_data=data)
+    assert r.tag == SUCCESS, x.ET.tostring(r)
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"])
+def test_scram_plus_tls_server_end_point_wrong_data(server, raw, mechanism):
+    """A certificate hash that is not ours (e.g. a TLS man in the middle's certificate) fails;
+    so does the right certificate under the wrong hash function (SHA-1 is replaced by SHA-256,
+    RFC 5929 §4.1) and the data of another binding type."""
+    from OpenSSL import crypto
+    c = tls(raw, use_openssl=True)
+    _, data = x.server_end_point(c)
+    der = crypto.dump_certificate(crypto.FILETYPE_ASN1, c.sock.peer_certificate())
+    # Four failures: the fifth would close the stream (RFC 6120 §6.4.5).
+    for wrong in (bytes(b ^ 0xFF for b in data), hashlib.sha1(der).digest(),
+                  hashlib.sha384(der).digest(), der):
+        r, _ = x.scram(c, mechanism, "alice", "secret", gs2_header="p=tls-server-end-point,,",
+                       cb_data=wrong)
+        assert_failure(r, "not-authorized")
+    c2 = tls(raw, use_openssl=True)
+    r, _ = x.scram(c2, mechanism, "alice", "secret", gs2_header="p=tls-server-end-point,,",
+                   cb_data=x.exporter(c2))
+    assert_failure(r, "not-authorized")
+
+
+def test_scram_plus_tls_server_end_point_cbind_header_must_match(server, raw):
+    """c= must carry the GS2 header sent first: the end-point data under a claimed tls-exporter
+    header, or the header without the data, fails."""
+    c = tls(raw, use_openssl=True)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, "SCRAM-SHA-256-PLUS", "alice", "secret",
+                   gs2_header="p=tls-server-end-point,,", cb_data=data,
+                   cbind_header="p=tls-exporter,,")
+    assert_failure(r, "not-authorized")
+    r, _ = x.scram(c, "SCRAM-SHA-256-PLUS", "alice", "secret",
+                   gs2_header="p=tls-server-end-point,,", cb_data=b"")
+    assert_failure(r, "not-authorized")
+    assert_still_open(c)
+
+
+def test_scram_tls_server_end_point_under_non_plus_mechanism_fails(server, raw):
+    c = tls(raw, use_openssl=True)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, "SCRAM-SHA-256", "alice", "secret", gs2_header="p=tls-server-end-point,,",
+                   cb_data=data)
+    assert_failure(r, "not-authorized")
+
+
+def test_scram_plus_tls_server_end_point_authzid_of_other_user(server, raw):
+    c = tls(raw, use_openssl=True)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, "SCRAM-SHA-256-PLUS", "alice", "secret",
+                   gs2_header="p=tls-server-end-point,a=bob@localhost,", cb_data=data)
+    assert_failure(r, "invalid-authzid")
+
+
+def test_scram_plus_tls_server_end_point_wrong_password(server, raw):
+    c = tls(raw, use_openssl=True)
+    _, data = x.server_end_point(c)
+    r, _ = x.scram(c, "SCRAM-SHA-1-PLUS", "alice", "wrong", gs2_header="p=tls-server-end-point,,",
+                   cb_data=data)
+    assert_failure(r, "not-authorized")
 
 
 # ---- tampering with the final message (RFC 5802 §5.1, §9) ----------------------------------------

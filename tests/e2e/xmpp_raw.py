@@ -327,6 +327,10 @@ class OpenSSLSock:
     def finished(self):
         return self.conn.get_finished()
 
+    def peer_certificate(self):
+        """The server's certificate (pyOpenSSL X509)."""
+        return self.conn.get_peer_certificate()
+
     def version(self):
         return self.conn.get_protocol_version_name()
 
@@ -508,6 +512,29 @@ def scram(c, mechanism, user, password, gs2_header="n,,", cb_data=b"", **tamper)
 def exporter(c):
     """RFC 9266 tls-exporter channel-binding data of a pyOpenSSL connection."""
     return c.sock.export_keying_material(b"EXPORTER-Channel-Binding", 32)
+
+
+# RFC 5929 §4.1: the hash function of the certificate's signatureAlgorithm, except that MD5 and
+# SHA-1 are replaced by SHA-256. Keyed by the OpenSSL short name of the signature algorithm.
+_END_POINT_HASH = {
+    "md5WithRSAEncryption": "sha256", "sha1WithRSAEncryption": "sha256",
+    "ecdsa-with-SHA1": "sha256",
+    "sha256WithRSAEncryption": "sha256", "ecdsa-with-SHA256": "sha256",
+    "sha384WithRSAEncryption": "sha384", "ecdsa-with-SHA384": "sha384",
+    "sha512WithRSAEncryption": "sha512", "ecdsa-with-SHA512": "sha512",
+}
+
+
+def server_end_point(c):
+    """RFC 5929 §4.1 tls-server-end-point channel-binding data of a pyOpenSSL connection: the hash
+    of the server certificate as sent in the TLS Certificate message (its DER encoding). Returns
+    (hash name, data)."""
+    from OpenSSL import crypto
+    cert = c.sock.peer_certificate()
+    assert cert is not None, "no server certificate"
+    der = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert)
+    hashname = _END_POINT_HASH[cert.get_signature_algorithm().decode()]
+    return hashname, hashlib.new(hashname, der).digest()
 
 
 # ---- after authentication -----------------------------------------------------------------------

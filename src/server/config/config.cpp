@@ -192,6 +192,7 @@ class Parser {
              {"storage", [this](const toml::node& n, const std::string& k) { storage(n, k); }},
              {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
              {"roster", [this](const toml::node& n, const std::string& k) { roster(n, k); }},
+             {"offline", [this](const toml::node& n, const std::string& k) { offline(n, k); }},
          });
     if (errors_.empty()) {
       return std::move(config_);
@@ -552,6 +553,22 @@ class Parser {
               [this](const toml::node& v, const std::string& k) {
                 if (auto i = integer(v, k, 1, 100000)) {
                   config_.roster.max_items = static_cast<std::size_t>(*i);
+                }
+              }},
+         });
+  }
+
+  void offline(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"max_messages",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 0, 100000)) {
+                  config_.offline.max_messages = static_cast<std::size_t>(*i);
                 }
               }},
          });

@@ -51,6 +51,10 @@ struct Config {
     std::size_t max_items = 1000;  // RFC 6121 roster size limit per account
   } roster;
 
+  struct Offline {
+    std::size_t max_messages = 100;  // XEP-0160 per-account quota; 0 = no offline storage
+  } offline;
+
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

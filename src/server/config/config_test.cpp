@@ -45,6 +45,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.c2s.max_send_queue, 1048576u);
   EXPECT_EQ(c.c2s.max_bytes_per_second, 102400u);
   EXPECT_EQ(c.roster.max_items, 1000u);
+  EXPECT_EQ(c.offline.max_messages, 100u);
   EXPECT_FALSE(c.tls.certificate.has_value());
   EXPECT_FALSE(c.tls.key.has_value());
   EXPECT_EQ(c.storage.backend, "sqlite");
@@ -145,6 +146,8 @@ TEST(Config, Bounds) {
   EXPECT_TRUE(load("[c2s]\nmax_bytes_per_second = 1024\n").ok());
   EXPECT_EQ(load("[roster]\nmax_items = 5\n")->roster.max_items, 5u);
   expect_error("[roster]\nmax_items = 0\n", 2, "roster.max_items");
+  EXPECT_EQ(load("[offline]\nmax_messages = 0\n")->offline.max_messages, 0u);
+  expect_error("[offline]\nmax_messages = -1\n", 2, "offline.max_messages");
   expect_error("[roster]\nmax_itemz = 3\n", 2, "roster.max_itemz");
   expect_error("[c2s]\nmax_bytes_per_second = 1023\n", 2, "c2s.max_bytes_per_second",
                "0 (unlimited)");

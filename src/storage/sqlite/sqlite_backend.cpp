@@ -376,9 +376,9 @@ class SqliteBackend final : public Backend {
                                                               const std::string& username,
                                                               const std::string& store) override {
     std::vector<std::pair<std::string, std::string>> out;
-    Cached q(statement(
-        "SELECT key, value FROM kv WHERE domain = ?1 AND username = ?2 AND store = ?3 "
-        "ORDER BY key"));
+    Cached q(
+        statement("SELECT key, value FROM kv WHERE domain = ?1 AND username = ?2 AND store = ?3 "
+                  "ORDER BY key"));
     if (!q.valid()) {
       return out;
     }

@@ -128,8 +128,7 @@ asio::awaitable<void> C2sStream::run() {
       // Token bucket: refill for the time passed, pay for what was read, and when in debt wait
       // until it is paid before reading again (the kernel's buffers then push back on the
       // client).
-      const double burst =
-          static_cast<double>(std::max(env_.config.c2s.max_stanza_size, rate));
+      const double burst = static_cast<double>(std::max(env_.config.c2s.max_stanza_size, rate));
       std::chrono::duration<double> elapsed = last_read_ - rate_refilled_at_;
       rate_refilled_at_ = last_read_;
       rate_tokens_ = std::min(burst, rate_tokens_ + elapsed.count() * static_cast<double>(rate));
@@ -626,6 +625,7 @@ asio::awaitable<void> C2sStream::sasl_auth(const xml::Element& e) {
   credentials_.reset();
   sasl_user_.clear();
   sasl_account_disabled_ = false;
+  sasl_first_seen_ = false;
   if (!sasl_) {
     co_await sasl_fail(auth::SaslFailure::kInvalidMechanism);
     co_return;
@@ -655,11 +655,12 @@ asio::awaitable<void> C2sStream::sasl_response(const xml::Element& e) {
     co_await sasl_fail(auth::SaslFailure::kIncorrectEncoding);
     co_return;
   }
-  co_await sasl_step(data, sasl_user_.empty() && !credentials_);
+  co_await sasl_step(data, !sasl_first_seen_);
 }
 
 asio::awaitable<void> C2sStream::sasl_step(std::string_view data, bool first) {
   if (first) {
+    sasl_first_seen_ = true;
     auto authcid = sasl_->authcid(data);
     if (!authcid) {
       sasl_.reset();
@@ -867,6 +868,14 @@ void C2sStream::handle_own_presence(const xml::Element& e) {
       }
     }
     env_.router.set_presence(jid_, bind_id_, type.empty(), priority);
+    bool initial = type.empty() && !available_;
+    available_ = type.empty();
+    if (type.empty()) {
+      bool first_non_negative = priority >= 0 && !had_non_negative_;
+      had_non_negative_ = had_non_negative_ || priority >= 0;
+      env_.registry.fire(events::SessionAvailable{jid_, priority, initial, first_non_negative,
+                                                  stream_.get_executor()});
+    }
   }
   // Broadcast to contacts and the user's other resources comes with the IM issue (RFC 6121 §4).
 }

@@ -127,7 +127,10 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   xmpp::Jid jid_;  // bare after SASL, full after bind
   std::uint64_t bind_id_ = 0;
   bool bound_ = false;
-  bool announced_ = false;  // SessionBound fired, so SessionClosed is owed
+  bool announced_ = false;
+  bool available_ = false;         // sent available presence (RFC 6121 §4.2)
+  bool had_non_negative_ = false;  // sent available presence with priority >= 0  // SessionBound
+                                   // fired, so SessionClosed is owed
 
   // SASL
   auth::ChannelBindings cb_;
@@ -135,6 +138,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   std::optional<auth::Credentials> credentials_;
   std::string sasl_user_;
   bool sasl_account_disabled_ = false;
+  bool sasl_first_seen_ = false;  // the client's first SASL message has been processed
   int auth_failures_ = 0;
 
   // Writer
