@@ -16,7 +16,13 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "Print the version and exit");
   bool features = false;
   app.add_flag("--features-markdown", features, "Print docs/features.md and exit");
+  bool doap = false;
+  app.add_flag("--doap", doap, "Print docs/doap.xml and exit");
   CLI11_PARSE(app, argc, argv);
+  if (doap) {
+    std::cout << starling::server::doap_xml();
+    return 0;
+  }
   if (features) {
     std::cout << starling::server::features_markdown();
     return 0;

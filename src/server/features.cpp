@@ -1,9 +1,11 @@
 #include "server/features.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "module/module.hpp"
 #include "modules/module_list.hpp"
+#include "xml/writer.hpp"
 
 namespace starling::server {
 
@@ -40,6 +42,74 @@ std::vector<module::SpecInfo> core_specs() {
 
 std::string cell(const std::string& s) { return s.empty() ? "" : s; }
 }  // namespace
+
+namespace {
+constexpr std::string_view kDoap = "http://usefulinc.com/ns/doap#";
+constexpr std::string_view kRdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+constexpr std::string_view kXmppDoap = "https://linkmauve.fr/ns/xmpp-doap#";
+
+// Every 4-digit number following `prefix` in `spec` ("RFC 5802 / RFC 7677" -> 5802, 7677).
+std::vector<std::string> numbers_after(const std::string& spec, std::string_view prefix) {
+  std::vector<std::string> out;
+  for (std::size_t at = spec.find(prefix); at != std::string::npos;
+       at = spec.find(prefix, at + 1)) {
+    std::size_t b = at + prefix.size();
+    if (b + 4 <= spec.size() && std::all_of(spec.begin() + static_cast<std::ptrdiff_t>(b),
+                                            spec.begin() + static_cast<std::ptrdiff_t>(b + 4),
+                                            [](char c) { return c >= '0' && c <= '9'; })) {
+      out.push_back(spec.substr(b, 4));
+    }
+  }
+  return out;
+}
+
+void add_text_child(xml::Element& parent, std::string_view ns, std::string name,
+                    const std::string& text) {
+  parent.add_child(std::move(name), std::string(ns)).add_text(text);
+}
+}  // namespace
+
+std::string doap_xml() {
+  xml::Element rdf("RDF", std::string(kRdf));
+  auto& project = rdf.add_child("Project", std::string(kDoap));
+  add_text_child(project, kDoap, "name", "Starling");
+  add_text_child(project, kDoap, "shortdesc", "An XMPP server in C++20");
+  add_text_child(project, kDoap, "programming-language", "C++");
+  const std::string rdf_resource = "{" + std::string(kRdf) + "}resource";
+  std::vector<module::SpecInfo> all = core_specs();
+  for (const auto& m : modules::create_all()) {
+    for (const auto& s : m->specs()) {
+      all.push_back(s);
+    }
+  }
+  std::vector<std::string> rfcs_done;
+  for (const auto& s : all) {
+    auto xeps = numbers_after(s.spec, "XEP-");
+    if (!xeps.empty()) {
+      auto& impl = project.add_child("implements", std::string(kDoap));
+      auto& sx = impl.add_child("SupportedXep", std::string(kXmppDoap));
+      sx.add_child("xep", std::string(kXmppDoap))
+          .set_attr(rdf_resource, "https://xmpp.org/extensions/xep-" + xeps.front() + ".html");
+      if (!s.version.empty()) {
+        add_text_child(sx, kXmppDoap, "version", s.version);
+      }
+      add_text_child(sx, kXmppDoap, "status", s.status);
+      if (!s.note.empty()) {
+        add_text_child(sx, kXmppDoap, "note", s.note);
+      }
+      continue;
+    }
+    for (const auto& n : numbers_after(s.spec, "RFC ")) {
+      if (std::find(rfcs_done.begin(), rfcs_done.end(), n) != rfcs_done.end()) {
+        continue;
+      }
+      rfcs_done.push_back(n);
+      project.add_child("implements", std::string(kDoap))
+          .set_attr(rdf_resource, "https://www.rfc-editor.org/info/rfc" + n);
+    }
+  }
+  return "<?xml version='1.0' encoding='UTF-8'?>\n" + xml::to_string(rdf) + "\n";
+}
 
 std::string features_markdown() {
   std::string out =
