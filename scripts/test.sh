@@ -15,6 +15,12 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 ninja -C build-asan -j "$JOBS"
 ctest --test-dir build-asan --output-on-failure -j "$JOBS"
 
+# The release build that scripts/run.sh uses, with -Werror too: without sanitizers GCC's
+# optimizer reports other warnings.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTARLING_TESTS=OFF \
+  -DSTARLING_WERROR=ON >/dev/null
+ninja -C build -j "$JOBS" starling starlingctl
+
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSTARLING_FUZZ=ON -DSTARLING_TESTS=OFF -DSTARLING_WERROR=ON >/dev/null
 ninja -C build-fuzz -j "$JOBS"
