@@ -32,38 +32,33 @@ void Partition::unbind(const std::string& bare, const std::string& resource, std
   }
 }
 
-void Partition::set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
-                             bool available, int priority) {
-  auto t = table_.find(bare);
-  if (t == table_.end()) {
-    return;
-  }
-  auto it = t->second.find(resource);
-  if (it == t->second.end() || it->second.id != id) {
-    return;
-  }
-  it->second.available = available;
-  it->second.priority = priority;
-}
-
-void Partition::set_roster_interested(const std::string& bare, const std::string& resource) {
-  auto t = table_.find(bare);
-  if (t == table_.end()) {
-    return;
-  }
-  auto it = t->second.find(resource);
-  if (it != t->second.end()) {
-    it->second.roster_interested = true;
-  }
-}
-
-const ResourceEntry* Partition::find(const std::string& bare, std::string_view resource) const {
+ResourceEntry* Partition::find_mutable(const std::string& bare, std::string_view resource) {
   auto t = table_.find(bare);
   if (t == table_.end()) {
     return nullptr;
   }
   auto it = t->second.find(resource);
   return it == t->second.end() ? nullptr : &it->second;
+}
+
+void Partition::set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
+                             bool available, int priority) {
+  ResourceEntry* e = find_mutable(bare, resource);
+  if (e == nullptr || e->id != id) {
+    return;  // gone, or replaced by a newer session with the same resource
+  }
+  e->available = available;
+  e->priority = priority;
+}
+
+void Partition::set_roster_interested(const std::string& bare, const std::string& resource) {
+  if (ResourceEntry* e = find_mutable(bare, resource)) {
+    e->roster_interested = true;
+  }
+}
+
+const ResourceEntry* Partition::find(const std::string& bare, std::string_view resource) const {
+  return const_cast<Partition*>(this)->find_mutable(bare, resource);
 }
 
 const Partition::Resources* Partition::resources(const std::string& bare) const {

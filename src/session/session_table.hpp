@@ -51,6 +51,8 @@ class Partition {
   std::size_t session_count() const { return sessions_; }
 
  private:
+  ResourceEntry* find_mutable(const std::string& bare, std::string_view resource);
+
   std::unordered_map<std::string, Resources> table_;
   std::size_t sessions_ = 0;
 };
