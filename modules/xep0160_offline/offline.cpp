@@ -60,7 +60,8 @@ class Offline final : public module::Module {
  private:
   boost::asio::awaitable<bool> store(xmpp::StanzaPtr stanza, xmpp::Jid to) {
     xml::Element copy = *stanza;
-    copy.add_child(make_delay_now(to.domain()));
+    copy.add_child(
+        offline::make_delay(to.domain(), std::chrono::system_clock::now(), "Offline Storage"));
     std::string value = xml::to_string(copy);  // with its xmlns: parsed back standalone
     std::string domain = to.domain(), user = to.local();
     std::size_t quota = ctx_->config().offline.max_messages;
@@ -108,10 +109,6 @@ class Offline final : public module::Module {
       m.set_attr("to", full.str());
       ctx_->send(std::move(m));
     }
-  }
-
-  xml::Element make_delay_now(const std::string& domain) {
-    return offline::make_delay(domain, std::chrono::system_clock::now(), "Offline Storage");
   }
 
   module::ModuleContext* ctx_ = nullptr;

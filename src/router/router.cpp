@@ -152,7 +152,7 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
       if (type == "get" || type == "set") {
         asio::co_spawn(shards_.executor(part),
                        dispatch_iq(std::move(stanza), module::Target::kAccount, std::move(to),
-                                   std::move(from)),
+                                   std::move(from), rs != nullptr),
                        asio::detached);
       }
       return;
@@ -183,10 +183,9 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
       if (type == "error" || type == "headline") {
         return;  // §8.5.2.2.1: silently ignored when no resource is available
       }
-      asio::co_spawn(
-          shards_.executor(part),
-          to_bare_offline(std::move(stanza), std::move(to), std::move(from), rs != nullptr),
-          asio::detached);
+      asio::co_spawn(shards_.executor(part),
+                     to_bare_offline(std::move(stanza), std::move(to), rs != nullptr),
+                     asio::detached);
       return;
     }
     case StanzaKind::kPresence:
@@ -206,15 +205,16 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
   }
 }
 
-asio::awaitable<void> Router::to_bare_offline(StanzaPtr stanza, Jid to, Jid from,
-                                              bool had_resources) {
-  (void)from;
-  (void)had_resources;
-  // RFC 6121 §8.5.1: no such account -> service-unavailable.
-  std::string domain = to.domain(), user = to.local();
+asio::awaitable<bool> Router::account_exists(const Jid& account) {
+  std::string domain = account.domain(), user = account.local();
   auto op = storage_.run(
       [domain, user](storage::Backend& b) { return b.get_account(domain, user).has_value(); });
-  bool exists = co_await std::move(op);
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<void> Router::to_bare_offline(StanzaPtr stanza, Jid to, bool account_known) {
+  // RFC 6121 §8.5.1: no such account -> service-unavailable.
+  bool exists = account_known || co_await account_exists(to);
   if (exists) {
     // §8.5.2.2.1: an existing account with no available resource: offline storage, if a module
     // provides it and accepts the message (quota), else service-unavailable.
@@ -234,10 +234,10 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
   switch (xmpp::kind_of(s)) {
     case StanzaKind::kIq:
       if (type == "get" || type == "set") {
-        asio::co_spawn(
-            shards_.executor(shard),
-            dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to), std::move(from)),
-            asio::detached);
+        asio::co_spawn(shards_.executor(shard),
+                       dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to),
+                                   std::move(from), true),
+                       asio::detached);
       }
       return;
     case StanzaKind::kMessage:
@@ -251,8 +251,8 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
   }
 }
 
-asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target target, Jid to,
-                                          Jid from) {
+asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target target, Jid to, Jid from,
+                                          bool account_known) {
   const xml::Element& s = *stanza;
   // RFC 6120 §8.2.3: a get or set carries exactly one payload element.
   auto children = s.elements();
@@ -261,12 +261,8 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
     co_return;
   }
   const xml::Element& payload = *children.front();
-  if (target == module::Target::kAccount && from.bare() != to.bare()) {
-    std::string domain = to.domain(), user = to.local();
-    auto op = storage_.run(
-        [domain, user](storage::Backend& b) { return b.get_account(domain, user).has_value(); });
-    bool exists = co_await std::move(op);
-    if (!exists) {
+  if (target == module::Target::kAccount && !account_known && from.bare() != to.bare()) {
+    if (!co_await account_exists(to)) {
       bounce(s, StanzaError::service_unavailable());  // RFC 6121 §8.5.1
       co_return;
     }

@@ -58,10 +58,12 @@ class Router : public module::StanzaSink {
   void to_server(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t shard);
   void to_bare(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
   void bounce(const xml::Element& stanza, xmpp::StanzaError err);
+  // `account_known`: the account certainly exists (it has bound sessions, or is the sender's).
   boost::asio::awaitable<void> dispatch_iq(xmpp::StanzaPtr stanza, module::Target target,
-                                           xmpp::Jid to, xmpp::Jid from);
-  boost::asio::awaitable<void> to_bare_offline(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from,
-                                               bool had_resources);
+                                           xmpp::Jid to, xmpp::Jid from, bool account_known);
+  boost::asio::awaitable<void> to_bare_offline(xmpp::StanzaPtr stanza, xmpp::Jid to,
+                                               bool account_known);
+  boost::asio::awaitable<bool> account_exists(const xmpp::Jid& account);
 
   net::Shards& shards_;
   std::unordered_set<std::string> domains_;

@@ -40,7 +40,6 @@ std::vector<module::SpecInfo> core_specs() {
   };
 }
 
-std::string cell(const std::string& s) { return s.empty() ? "" : s; }
 }  // namespace
 
 namespace {
@@ -119,7 +118,7 @@ std::string features_markdown() {
       "| spec | version | status | notes | tests |\n"
       "| --- | --- | --- | --- | --- |\n";
   auto row = [&out](const module::SpecInfo& s, const std::string& module) {
-    out += "| " + s.spec + " | " + cell(s.version) + " | " + s.status + " | " + s.note +
+    out += "| " + s.spec + " | " + s.version + " | " + s.status + " | " + s.note +
            (module.empty() ? "" : " (module `" + module + "`)") + " | " + s.tests + " |\n";
   };
   for (const auto& s : core_specs()) {

@@ -369,10 +369,8 @@ void C2sStream::begin_close(std::optional<std::string> condition, std::string_vi
 }
 
 void C2sStream::kick(std::string_view condition, std::string_view text) {
-  if (bound_) {
-    // The router already replaced our entry; do not remove the new one.
-    bound_ = false;
-  }
+  // The router already replaced our entry; do not remove the new one.
+  bound_ = false;
   begin_close(std::string(condition), text);
 }
 
