@@ -1,15 +1,11 @@
-// RFC 6121 §2: roster management (jabber:iq:roster) with roster versioning (§2.6, XEP-0237).
-//
-// Items live in the per-account key-value shape: store "roster" (contact JID -> item with the
-// version at which it last changed), "roster_removed" (tombstones: JID -> version of removal,
-// at most kMaxTombstones) and "roster_meta" ("ver", "floor"). Each request's read-modify-write
-// runs inside one storage call; the storage executor is a single thread, so they never
-// interleave.
+// RFC 6121: roster management (§2) with roster versioning (§2.6, XEP-0237), and through
+// presence.{hpp,cpp} subscriptions (§3) and presence (§4). Storage layout: roster_store.hpp.
 #include <algorithm>
-#include <charconv>
 
 #include "module/module.hpp"
+#include "modules/rfc6121_roster/presence.hpp"
 #include "modules/rfc6121_roster/roster_item.hpp"
+#include "modules/rfc6121_roster/roster_store.hpp"
 #include "server/config/config.hpp"
 #include "storage/storage.hpp"
 
@@ -17,55 +13,8 @@ namespace starling::modules {
 namespace {
 
 using roster::RosterItem;
+using roster::RosterState;
 using xmpp::StanzaError;
-
-constexpr std::size_t kMaxTombstones = 256;
-
-std::uint64_t to_u64(std::string_view s, std::uint64_t fallback) {
-  std::uint64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return (r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty()) ? v : fallback;
-}
-
-struct RosterState {
-  std::vector<RosterItem> items;
-  std::vector<std::pair<std::string, std::uint64_t>> removed;
-  std::uint64_t ver = 0;
-  std::uint64_t floor = 0;  // a client version below this cannot be brought up to date by pushes
-};
-
-RosterState load(storage::Backend& b, const std::string& domain, const std::string& user) {
-  RosterState st;
-  for (auto& [k, v] : b.kv_get_all(domain, user, "roster")) {
-    if (auto item = roster::parse_stored(v)) {
-      st.items.push_back(std::move(*item));
-    }
-  }
-  for (auto& [k, v] : b.kv_get_all(domain, user, "roster_removed")) {
-    st.removed.emplace_back(k, to_u64(v, 0));
-  }
-  st.ver = to_u64(b.kv_get(domain, user, "roster_meta", "ver").value_or("0"), 0);
-  st.floor = to_u64(b.kv_get(domain, user, "roster_meta", "floor").value_or("0"), 0);
-  return st;
-}
-
-xml::Element push_for(const xml::Element& item, std::uint64_t ver, const std::string& bare) {
-  // §2.1.6: a roster push is an iq set from the account's bare JID with one item.
-  xml::Element iq("iq", "jabber:client");
-  iq.set_attr("type", "set");
-  iq.set_attr("from", bare);
-  auto& q = iq.add_child("query", std::string(roster::kRosterNs));
-  q.set_attr("ver", std::to_string(ver));
-  q.add_child(item);
-  return iq;
-}
-
-xml::Element removal_item(const std::string& jid) {
-  xml::Element e("item", std::string(roster::kRosterNs));
-  e.set_attr("jid", jid);
-  e.set_attr("subscription", "remove");
-  return e;
-}
 
 class Roster final : public module::Module {
  public:
@@ -75,6 +24,15 @@ class Roster final : public module::Module {
              "roster get/set/remove, pushes to interested resources, size limit "
              "(roster.max_items)",
              "tests/e2e/test_roster.py, modules/rfc6121_roster/roster_item_test.cpp"},
+            {"RFC 6121 §3", "", "complete",
+             "subscription state machine of Appendix A, pre-approval (§3.4), pending inbound "
+             "requests stored and redelivered at every login until answered",
+             "tests/e2e/test_presence.py, modules/rfc6121_roster/subscription_test.cpp"},
+            {"RFC 6121 §4", "", "complete",
+             "initial, subsequent and unavailable broadcast (also on stream loss), probes "
+             "answered with each resource's last presence or the last unavailable time, "
+             "directed presence tracking",
+             "tests/e2e/test_presence.py"},
             {"XEP-0237", "1.3", "complete",
              "roster versioning: empty result plus interim pushes of only the changes",
              "tests/e2e/test_roster.py"}};
@@ -82,6 +40,7 @@ class Roster final : public module::Module {
 
   void start(module::ModuleContext& ctx) override {
     ctx_ = &ctx;
+    presence_.start(ctx);
     // §2.6.1: roster versioning is announced as a stream feature.
     ctx.add_stream_feature(xml::Element("ver", "urn:xmpp:features:rosterver"));
     ctx.on_iq(
@@ -103,11 +62,11 @@ class Roster final : public module::Module {
     ctx_->set_roster_interested(iq.from);
     std::string domain = iq.to.domain(), user = iq.to.local();
     auto op =
-        ctx_->storage().run([domain, user](storage::Backend& b) { return load(b, domain, user); });
+        ctx_->storage().run([domain, user](storage::Backend& b) { return roster::load(b, domain, user); });
     RosterState st = co_await std::move(op);
 
     if (const std::string* ver = iq.payload.attr("ver")) {
-      std::uint64_t theirs = to_u64(*ver, UINT64_MAX);
+      std::uint64_t theirs = roster::to_u64(*ver, UINT64_MAX);
       if (theirs == st.ver) {
         co_return module::Empty{};  // §2.6.3: unchanged; nothing to push
       }
@@ -122,13 +81,13 @@ class Roster final : public module::Module {
         }
         for (const auto& [jid, v] : st.removed) {
           if (v > theirs) {
-            changes.emplace_back(v, removal_item(jid));
+            changes.emplace_back(v, roster::removal_item(jid));
           }
         }
         std::sort(changes.begin(), changes.end(),
                   [](const auto& a, const auto& b) { return a.first < b.first; });
         for (auto& [v, item] : changes) {
-          xml::Element push = push_for(item, v, bare);
+          xml::Element push = roster::push_for(item, v, bare);
           push.set_attr("to", iq.from.str());
           push.set_attr("id", "rosterver-" + std::to_string(v));
           iq.then_send(std::move(push));
@@ -156,63 +115,64 @@ class Roster final : public module::Module {
     roster::SetRequest req = std::get<roster::SetRequest>(std::move(parsed));
     std::string domain = iq.to.domain(), user = iq.to.local();
     std::size_t max_items = ctx_->config().roster.max_items;
-    using Outcome = std::variant<std::pair<xml::Element, std::uint64_t>, StanzaError>;
-    auto op = ctx_->storage().run([domain, user, req, max_items](storage::Backend& b) -> Outcome {
-      auto existing = b.kv_get(domain, user, "roster", req.jid);
-      std::uint64_t ver = to_u64(b.kv_get(domain, user, "roster_meta", "ver").value_or("0"), 0) + 1;
+    struct Outcome {
+      std::optional<StanzaError> error;
+      xml::Element item;
+      std::uint64_t ver = 0;
+      std::optional<RosterItem> removed;  // the item as it was before a removal
+      bool pending_in = false;
+    };
+    auto op = ctx_->storage().run([domain, user, req, max_items](storage::Backend& b) {
+      Outcome o;
+      auto existing = roster::get_item(b, domain, user, req.jid);
       if (req.remove) {
         if (!existing) {
-          return StanzaError::item_not_found();  // §2.5.3
+          o.error = StanzaError::item_not_found();  // §2.5.3
+          return o;
         }
-        b.kv_delete(domain, user, "roster", req.jid);
-        b.kv_set(domain, user, "roster_removed", req.jid, std::to_string(ver));
-        auto tombstones = b.kv_get_all(domain, user, "roster_removed");
-        if (tombstones.size() > kMaxTombstones) {
-          std::sort(tombstones.begin(), tombstones.end(), [](const auto& a, const auto& x) {
-            return to_u64(a.second, 0) < to_u64(x.second, 0);
-          });
-          std::uint64_t floor = 0;
-          for (std::size_t i = 0; i + kMaxTombstones < tombstones.size(); ++i) {
-            floor = std::max(floor, to_u64(tombstones[i].second, 0));
-            b.kv_delete(domain, user, "roster_removed", tombstones[i].first);
-          }
-          b.kv_set(domain, user, "roster_meta", "floor", std::to_string(floor));
-        }
-        b.kv_set(domain, user, "roster_meta", "ver", std::to_string(ver));
-        return std::make_pair(removal_item(req.jid), ver);
+        // §2.5.2: a pending request from the contact is cancelled with the item.
+        o.pending_in = b.kv_get(domain, user, roster::kPendingIn, req.jid).has_value();
+        b.kv_delete(domain, user, roster::kPendingIn, req.jid);
+        o.ver = roster::remove_item(b, domain, user, req.jid);
+        o.item = roster::removal_item(req.jid);
+        o.removed = std::move(existing);
+        return o;
       }
       RosterItem item;
       if (existing) {
-        if (auto old = roster::parse_stored(*existing)) {
-          item = std::move(*old);  // keep subscription, ask and approved (§2.1.2.5)
-        }
-      } else if (b.kv_keys(domain, user, "roster").size() >= max_items) {
-        return StanzaError{xmpp::ErrorType::kCancel, "not-allowed",
-                           "The roster is full (" + std::to_string(max_items) + " items)"};
+        item = std::move(*existing);  // keep subscription, ask and approved (§2.1.2.5)
+      } else if (roster::item_count(b, domain, user) >= max_items) {
+        o.error = StanzaError{xmpp::ErrorType::kCancel, "not-allowed",
+                              "The roster is full (" + std::to_string(max_items) + " items)"};
+        return o;
       }
       item.jid = req.jid;
       item.name = req.name;
       item.groups = req.groups;
-      item.ver = ver;
-      if (b.kv_set(domain, user, "roster", req.jid, roster::to_stored(item)) !=
-          storage::Status::kOk) {
-        return StanzaError::internal_server_error();
+      if (!roster::put_item(b, domain, user, item)) {
+        o.error = StanzaError::internal_server_error();
+        return o;
       }
-      b.kv_delete(domain, user, "roster_removed", req.jid);
-      b.kv_set(domain, user, "roster_meta", "ver", std::to_string(ver));
-      return std::make_pair(roster::to_wire(item), ver);
+      o.item = roster::to_wire(item);
+      o.ver = item.ver;
+      return o;
     });
     Outcome outcome = co_await std::move(op);
-    if (auto* err = std::get_if<StanzaError>(&outcome)) {
-      co_return *err;
+    if (outcome.error) {
+      co_return *outcome.error;
     }
-    auto& [item, ver] = std::get<0>(outcome);
     // §2.3.2: push the new item to every interested resource, then answer the setter.
-    ctx_->push_to_interested(iq.to.bare(), push_for(item, ver, bare));
+    ctx_->push_to_interested(iq.to.bare(), roster::push_for(outcome.item, outcome.ver, bare));
+    if (outcome.removed) {
+      auto cancel = presence_.after_removal(iq.to.bare(), std::move(*outcome.removed),
+                                            outcome.pending_in);
+      co_await std::move(cancel);
+    }
     co_return module::Empty{};
   }
 
   module::ModuleContext* ctx_ = nullptr;
+  roster::Presence presence_;
 };
 
 }  // namespace

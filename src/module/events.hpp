@@ -3,7 +3,11 @@
 // type fails to compile. Events fire on the shard where they happen; handlers must not block.
 #include <boost/asio/any_io_executor.hpp>
 
+#include <string>
+#include <vector>
+
 #include "xmpp/jid.hpp"
+#include "xmpp/stanza.hpp"
 
 namespace starling::events {
 
@@ -21,6 +25,21 @@ struct SessionAvailable {
   // The first available presence of this session with a non-negative priority (XEP-0160 §4:
   // when offline messages are delivered).
   bool first_non_negative = false;
+  boost::asio::any_io_executor executor;
+};
+
+// A session's broadcast presence (RFC 6121 §4.2, §4.4, §4.5): a presence without 'to' that
+// is available or unavailable, or the unavailable presence the server generates when an
+// available session ends without one (§4.5.2). Fired on the session's shard after the session
+// table has been updated. The presence module broadcasts it to the contacts.
+struct PresenceBroadcast {
+  xmpp::Jid jid;           // full JID
+  xmpp::StanzaPtr stanza;  // 'from' is the full JID, no 'to'
+  bool available = false;
+  bool initial = false;    // available, and the session was not available before (§4.2)
+  // Unavailable only: the entities this session sent directed available presence to and no
+  // directed unavailable since (§4.6.3 #2), as the 'to' values the client used.
+  std::vector<std::string> directed;
   boost::asio::any_io_executor executor;
 };
 

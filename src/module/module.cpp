@@ -51,6 +51,14 @@ void ModuleContext::on_offline_message(OfflineHandler handler) {
   registrations_.emplace_back([reg = &registry_] { reg->offline_ = nullptr; });
 }
 
+void ModuleContext::on_presence(PresenceHandlers handlers) {
+  if (registry_.presence_.inbound) {
+    throw std::logic_error("module " + name_ + ": a second presence handler");
+  }
+  registry_.presence_ = std::move(handlers);
+  registrations_.emplace_back([reg = &registry_] { reg->presence_ = {}; });
+}
+
 void ModuleContext::add_stream_feature(xml::Element feature) {
   auto& list = registry_.stream_features_;
   auto it = list.insert(list.end(), std::move(feature));

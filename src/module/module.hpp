@@ -68,6 +68,26 @@ using IqHandler = std::function<boost::asio::awaitable<IqResult>(const Iq&)>;
 using OfflineHandler =
     std::function<boost::asio::awaitable<bool>(xmpp::StanzaPtr stanza, const xmpp::Jid& to)>;
 
+// Subscription-related presence (RFC 6121 §3) and presence probes (§4.3), which the server
+// handles on the account's behalf; one module provides both.
+struct PresenceHandlers {
+  // A client sent a presence of type subscribe, subscribed, unsubscribe, unsubscribed or probe.
+  // `from` is the session's full JID, `to` the parsed 'to'. Runs on the session's shard.
+  std::function<boost::asio::awaitable<void>(xmpp::StanzaPtr stanza, xmpp::Jid from, xmpp::Jid to)>
+      outbound;
+  // Such a presence arrived for a local account (which may not exist). `to` is the account's
+  // bare JID, or a full JID for a probe (§4.3.2). Runs on the account's partition shard.
+  std::function<boost::asio::awaitable<void>(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from)>
+      inbound;
+};
+
+// An available resource as the session table knows it.
+struct AvailableResource {
+  std::string resource;
+  int priority = 0;
+  xmpp::StanzaPtr last_presence;  // the last broadcast presence of that resource (§4.3.2 #4)
+};
+
 struct Identity {
   std::string category, type, name;
   auto operator<=>(const Identity&) const = default;
@@ -109,6 +129,15 @@ class StanzaSink {
   virtual void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) = 0;
   // Marks a bound resource as interested in roster pushes.
   virtual void set_roster_interested(const xmpp::Jid& full) = 0;
+  // The available resources of a local account, read on its partition shard.
+  virtual boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
+      const xmpp::Jid& bare) = 0;
+  // Delivers `stanza` unchanged to every available resource of the account (RFC 6121 §8.5.2.1.2),
+  // without the server-side handling route() would apply (e.g. inbound subscription requests the
+  // presence module has already processed).
+  virtual void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) = 0;
+  // Delivers `stanza` unchanged to one bound resource, if it is bound.
+  virtual void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) = 0;
 };
 
 // Facts about the running server a module may read.
@@ -147,6 +176,10 @@ class ModuleContext {
     sink_.push_to_interested(bare, std::move(stanza));
   }
   void set_roster_interested(const xmpp::Jid& full) { sink_.set_roster_interested(full); }
+  // The session table and direct delivery (see StanzaSink).
+  StanzaSink& sink() { return sink_; }
+  // Handles subscription presence and probes (one module may do this).
+  void on_presence(PresenceHandlers handlers);
   // Stores messages for accounts without an available resource (one module may do this).
   void on_offline_message(OfflineHandler handler);
   // A stream feature offered to clients after authentication (e.g. RFC 6121 §2.6.1 <ver/>).
@@ -199,6 +232,9 @@ class Registry {
   std::vector<Identity> identities(Target t) const;   // sorted, unique
   const std::list<xml::Element>& stream_features() const { return stream_features_; }
   const OfflineHandler* offline_handler() const { return offline_ ? &offline_ : nullptr; }
+  const PresenceHandlers* presence_handlers() const {
+    return presence_.inbound ? &presence_ : nullptr;
+  }
 
  private:
   friend class ModuleContext;
@@ -209,9 +245,11 @@ class Registry {
   // One list per event type of events.hpp; add new events here too.
   std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
              std::list<std::function<void(const events::SessionClosed&)>>,
-             std::list<std::function<void(const events::SessionAvailable&)>>>
+             std::list<std::function<void(const events::SessionAvailable&)>>,
+             std::list<std::function<void(const events::PresenceBroadcast&)>>>
       hooks_;
   OfflineHandler offline_;
+  PresenceHandlers presence_;
   static void log_handler_failure(const char* what);
 };
 

@@ -16,6 +16,12 @@ class NullSink : public StanzaSink {
   void route(xmpp::StanzaPtr) override {}
   void push_to_interested(const xmpp::Jid&, xml::Element) override {}
   void set_roster_interested(const xmpp::Jid&) override {}
+  boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
+      const xmpp::Jid&) override {
+    co_return std::vector<AvailableResource>{};
+  }
+  void deliver_to_available(const xmpp::Jid&, xmpp::StanzaPtr) override {}
+  void deliver_to_resource(const xmpp::Jid&, xmpp::StanzaPtr) override {}
 };
 
 std::unique_ptr<storage::Storage> temp_storage() {

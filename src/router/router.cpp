@@ -110,37 +110,60 @@ void Router::route_on_partition(StanzaPtr stanza, Jid to, Jid from) {
     return;
   }
   const session::Partition& p = *partitions_[part];
-  if (const auto* e = p.find(to.bare_str(), to.resource())) {
+  const xml::Element& s = *stanza;
+  std::string_view type = s.attr_or("type");
+  const auto* e = p.find(to.bare_str(), to.resource());
+  if (xmpp::kind_of(s) == StanzaKind::kPresence) {
+    if (type == "probe") {
+      // §8.5.3.1, §8.5.3.2.2: probes follow §4.3 whether or not the resource exists.
+      inbound_presence(std::move(stanza), std::move(to), std::move(from), part);
+      return;
+    }
+    if (type == "subscribe" || (e != nullptr && (type == "subscribed" || type == "unsubscribe" ||
+                                                 type == "unsubscribed"))) {
+      // §8.5.3.1: section 3 applies, which handles a full JID as the bare JID (§3.1.3).
+      to_bare(std::move(stanza), to.bare(), std::move(from), part);
+      return;
+    }
+    if (e != nullptr && (type.empty() || type == "unavailable" || type == "error")) {
+      deliver_to(*e, std::move(stanza));  // §8.5.3.1
+    }
+    // §8.5.3.2.2: any other presence to a resource that does not exist is ignored.
+    return;
+  }
+  if (e != nullptr) {
     deliver_to(*e, std::move(stanza));
     return;
   }
   // RFC 6121 §8.5.3.2: no resource matches the full JID.
-  const xml::Element& s = *stanza;
-  std::string_view type = s.attr_or("type");
   switch (xmpp::kind_of(s)) {
     case StanzaKind::kMessage:
-      if (type == "groupchat") {
-        bounce(s, StanzaError::service_unavailable());
-      } else if (type != "error") {
+      if (type == "chat") {
         to_bare(std::move(stanza), to.bare(), std::move(from), part);  // §8.5.3.2.1
-      }
-      return;
-    case StanzaKind::kPresence:
-      // §8.5.3.2.3: subscription-related presence is handled as for the bare JID; the rest is
-      // ignored.
-      if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
-          type == "unsubscribed") {
-        to_bare(std::move(stanza), to.bare(), std::move(from), part);
+      } else if (type != "error" && type != "headline") {
+        // §8.5.3.2.1: "normal" and "groupchat" to a resource that does not exist get
+        // service-unavailable; "headline" and "error" are silently ignored.
+        bounce(s, StanzaError::service_unavailable());
       }
       return;
     case StanzaKind::kIq:
       if (type == "get" || type == "set") {
-        bounce(s, StanzaError::service_unavailable());  // §8.5.3.2.2
+        bounce(s, StanzaError::service_unavailable());  // §8.5.3.2.3
       }
       return;
+    case StanzaKind::kPresence:
     case StanzaKind::kOther:
       return;
   }
+}
+
+void Router::inbound_presence(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
+  const module::PresenceHandlers* h = registry_.presence_handlers();
+  if (h == nullptr) {
+    return;
+  }
+  auto op = h->inbound(std::move(stanza), std::move(to), std::move(from));
+  asio::co_spawn(shards_.executor(part), std::move(op), asio::detached);
 }
 
 void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
@@ -189,12 +212,17 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
       return;
     }
     case StanzaKind::kPresence:
-      if (type == "probe") {
-        return;  // answered by the presence module (IM issue)
+      if (type == "probe" || type == "subscribe" || type == "subscribed" ||
+          type == "unsubscribe" || type == "unsubscribed") {
+        // §8.5.2.1.2: section 3 and §4.3, in the presence module.
+        inbound_presence(std::move(stanza), std::move(to), std::move(from), part);
+        return;
       }
+      // §8.5.2.1.2: available and unavailable presence go to all available resources;
+      // §8.5.2.2.2: with none, it is ignored.
       if (rs != nullptr) {
         for (const auto& [_, e] : *rs) {
-          if (e.available && e.priority >= 0) {
+          if (e.available) {
             deliver_to(e, stanza);
           }
         }
@@ -360,11 +388,54 @@ void Router::unbind(const Jid& full, std::uint64_t id) {
   });
 }
 
-void Router::set_presence(const Jid& full, std::uint64_t id, bool available, int priority) {
+void Router::set_presence(const Jid& full, std::uint64_t id, bool available, int priority,
+                          StanzaPtr presence) {
+  std::size_t part = partition_of(full.bare_str());
+  asio::post(shards_.executor(part), [this, part, bare = full.bare_str(), r = full.resource(), id,
+                                      available, priority, presence = std::move(presence)] {
+    partitions_[part]->set_presence(bare, r, id, available, priority, presence);
+  });
+}
+
+asio::awaitable<std::vector<module::AvailableResource>> Router::available_resources(
+    const Jid& bare) {
+  std::size_t part = partition_of(bare.bare_str());
+  auto body = [this, part, b = bare.bare_str()]() -> asio::awaitable<
+                                                      std::vector<module::AvailableResource>> {
+    std::vector<module::AvailableResource> out;
+    if (const auto* rs = partitions_[part]->resources(b)) {
+      for (const auto& [resource, e] : *rs) {
+        if (e.available) {
+          out.push_back({resource, e.priority, e.last_presence});
+        }
+      }
+    }
+    co_return out;
+  };
+  auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
+  co_return co_await std::move(op);
+}
+
+void Router::deliver_to_available(const Jid& bare, StanzaPtr stanza) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(), stanza = std::move(stanza)] {
+    if (const auto* rs = partitions_[part]->resources(b)) {
+      for (const auto& [_, e] : *rs) {
+        if (e.available) {
+          deliver_to(e, stanza);
+        }
+      }
+    }
+  });
+}
+
+void Router::deliver_to_resource(const Jid& full, StanzaPtr stanza) {
   std::size_t part = partition_of(full.bare_str());
   asio::post(shards_.executor(part),
-             [this, part, bare = full.bare_str(), r = full.resource(), id, available, priority] {
-               partitions_[part]->set_presence(bare, r, id, available, priority);
+             [this, part, b = full.bare_str(), r = full.resource(), stanza = std::move(stanza)] {
+               if (const auto* e = partitions_[part]->find(b, r)) {
+                 deliver_to(*e, stanza);
+               }
              });
 }
 

@@ -39,6 +39,10 @@ class Router : public module::StanzaSink {
   void route(xmpp::StanzaPtr stanza) override;
   void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) override;
   void set_roster_interested(const xmpp::Jid& full) override;
+  boost::asio::awaitable<std::vector<module::AvailableResource>> available_resources(
+      const xmpp::Jid& bare) override;
+  void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) override;
+  void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) override;
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
@@ -46,7 +50,10 @@ class Router : public module::StanzaSink {
   boost::asio::awaitable<std::uint64_t> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
                                              std::size_t shard);
   void unbind(const xmpp::Jid& full, std::uint64_t id);
-  void set_presence(const xmpp::Jid& full, std::uint64_t id, bool available, int priority);
+  // Records the session's broadcast presence (availability, priority and, when available, the
+  // stanza itself for answering probes).
+  void set_presence(const xmpp::Jid& full, std::uint64_t id, bool available, int priority,
+                    xmpp::StanzaPtr presence);
   // True when `full` is bound right now (for tests and the admin API).
   boost::asio::awaitable<bool> is_bound(xmpp::Jid full);
 
@@ -58,6 +65,8 @@ class Router : public module::StanzaSink {
   void to_server(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t shard);
   void to_bare(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
   void bounce(const xml::Element& stanza, xmpp::StanzaError err);
+  // Subscription presence and probes for a local account: the presence module (on `part`).
+  void inbound_presence(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
   // `account_known`: the account certainly exists (it has bound sessions, or is the sender's).
   boost::asio::awaitable<void> dispatch_iq(xmpp::StanzaPtr stanza, module::Target target,
                                            xmpp::Jid to, xmpp::Jid from, bool account_known);

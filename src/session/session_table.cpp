@@ -42,13 +42,14 @@ ResourceEntry* Partition::find_mutable(const std::string& bare, std::string_view
 }
 
 void Partition::set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
-                             bool available, int priority) {
+                             bool available, int priority, xmpp::StanzaPtr presence) {
   ResourceEntry* e = find_mutable(bare, resource);
   if (e == nullptr || e->id != id) {
     return;  // gone, or replaced by a newer session with the same resource
   }
   e->available = available;
   e->priority = priority;
+  e->last_presence = available ? std::move(presence) : nullptr;
 }
 
 void Partition::set_roster_interested(const std::string& bare, const std::string& resource) {

@@ -33,6 +33,7 @@ struct ResourceEntry {
   int priority = 0;
   bool available = false;          // has sent initial presence and not unavailable since
   bool roster_interested = false;  // requested the roster (RFC 6121 §2.1.6 roster pushes)
+  xmpp::StanzaPtr last_presence;   // the last available broadcast presence (§4.3.2 #4)
 };
 
 class Partition {
@@ -44,7 +45,7 @@ class Partition {
   // Removes only if the entry's id matches.
   void unbind(const std::string& bare, const std::string& resource, std::uint64_t id);
   void set_presence(const std::string& bare, const std::string& resource, std::uint64_t id,
-                    bool available, int priority);
+                    bool available, int priority, xmpp::StanzaPtr presence = nullptr);
   const ResourceEntry* find(const std::string& bare, std::string_view resource) const;
   void set_roster_interested(const std::string& bare, const std::string& resource);
   const Resources* resources(const std::string& bare) const;

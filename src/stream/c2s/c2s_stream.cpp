@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "base/log.hpp"
@@ -200,6 +201,14 @@ void C2sStream::hard_close() {
   dead_ = true;
   closing_ = true;
   if (bound_) {
+    // §4.5.2: the server generates unavailable presence for an ungraceful end, before the
+    // resource leaves the session table.
+    if (available_ || !directed_.empty()) {
+      xml::Element u("presence", std::string(ns::kClient));
+      u.set_attr("from", jid_.str());
+      u.set_attr("type", "unavailable");
+      go_unavailable(std::make_shared<const xml::Element>(std::move(u)));
+    }
     env_.router.unbind(jid_, bind_id_);
     bound_ = false;
   }
@@ -839,9 +848,10 @@ void C2sStream::handle_stanza(xml::Element& e) {
     case xmpp::StanzaKind::kPresence:
       if (!e.attr("to")) {
         handle_own_presence(e);
-        return;
+      } else {
+        handle_presence_to(e);
       }
-      break;
+      return;
     case xmpp::StanzaKind::kMessage:
     case xmpp::StanzaKind::kOther:
       break;
@@ -849,38 +859,135 @@ void C2sStream::handle_stanza(xml::Element& e) {
   env_.router.route(std::make_shared<const xml::Element>(std::move(e)));
 }
 
-void C2sStream::handle_own_presence(const xml::Element& e) {
+namespace {
+constexpr std::size_t kMaxDirected = 1000;
+
+bool is_subscription_or_probe(std::string_view type) {
+  return type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
+         type == "unsubscribed" || type == "probe";
+}
+}  // namespace
+
+void C2sStream::handle_own_presence(xml::Element& e) {
   std::string_view type = e.attr_or("type");
-  if (type.empty() || type == "unavailable") {
-    int priority = 0;
-    std::string p = e.child_text("priority");
-    if (!p.empty()) {
-      auto r = std::from_chars(p.data(), p.data() + p.size(), priority);
-      if (r.ec != std::errc() || r.ptr != p.data() + p.size() || priority < -128 ||
-          priority > 127) {
-        // RFC 6121 §4.7.2.3: priority is an integer from -128 to +127.
-        auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("Invalid priority"));
+  if (type == "error") {
+    return;  // an error about nothing: there is no one to deliver it to (RFC 6120 §8.3.1)
+  }
+  if (!type.empty() && type != "unavailable") {
+    // §4.7.1: only available and unavailable presence is broadcast; subscription presence and
+    // probes name their contact.
+    auto reply = xmpp::make_error_reply(
+        e, StanzaError::bad_request(is_subscription_or_probe(type)
+                                        ? "This presence type needs a 'to' address"
+                                        : "Unknown presence type"));
+    reply.remove_attr("to");
+    send(reply);
+    return;
+  }
+  int priority = 0;
+  std::string p = e.child_text("priority");
+  if (!p.empty()) {
+    auto r = std::from_chars(p.data(), p.data() + p.size(), priority);
+    if (r.ec != std::errc() || r.ptr != p.data() + p.size() || priority < -128 ||
+        priority > 127) {
+      // RFC 6121 §4.7.2.3: priority is an integer from -128 to +127.
+      auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("Invalid priority"));
+      reply.remove_attr("to");
+      send(reply);
+      return;
+    }
+  }
+  auto stanza = std::make_shared<const xml::Element>(std::move(e));
+  if (type == "unavailable") {
+    go_unavailable(std::move(stanza));
+    return;
+  }
+  env_.router.set_presence(jid_, bind_id_, true, priority, stanza);
+  bool initial = !available_;
+  available_ = true;
+  env_.registry.fire(
+      events::PresenceBroadcast{jid_, stanza, true, initial, {}, stream_.get_executor()});
+  bool first_non_negative = priority >= 0 && !had_non_negative_;
+  had_non_negative_ = had_non_negative_ || priority >= 0;
+  env_.registry.fire(events::SessionAvailable{jid_, priority, initial, first_non_negative,
+                                              stream_.get_executor()});
+}
+
+void C2sStream::go_unavailable(xmpp::StanzaPtr stanza) {
+  std::vector<std::string> directed;
+  directed.swap(directed_);
+  if (available_) {
+    available_ = false;
+    env_.router.set_presence(jid_, bind_id_, false, 0, nullptr);
+    // §4.5.2: to the contacts, the user's other resources and the entities that got directed
+    // presence; and to this resource too, which is gone from the table by now.
+    if (!dead_) {
+      deliver(stanza);
+    }
+    env_.registry.fire(events::PresenceBroadcast{jid_, stanza, false, false, std::move(directed),
+                                                 stream_.get_executor()});
+    return;
+  }
+  // §4.6.3 #3: a session that never became available still owes its directed presence an end.
+  for (const auto& to : directed) {
+    auto copy = std::make_shared<xml::Element>(*stanza);
+    copy->set_attr("to", to);
+    env_.router.route(std::move(copy));
+  }
+}
+
+void C2sStream::handle_presence_to(xml::Element& e) {
+  std::string type(e.attr_or("type"));
+  auto to = xmpp::Jid::parse(e.attr_or("to"));
+  if (!to) {
+    if (type != "error") {
+      auto reply = xmpp::make_error_reply(e, StanzaError::jid_malformed());  // RFC 6120 §8.3.3.8
+      reply.remove_attr("to");
+      send(reply);
+    }
+    return;
+  }
+  if (is_subscription_or_probe(type)) {
+    if (const module::PresenceHandlers* h = env_.registry.presence_handlers()) {
+      auto op = h->outbound(std::make_shared<const xml::Element>(std::move(e)), jid_,
+                            std::move(*to));
+      asio::co_spawn(stream_.get_executor(), std::move(op), asio::detached);
+      return;
+    }
+  } else if (type.empty()) {
+    // §4.6.3: directed available presence; remembered so that it can be ended.
+    std::string t = to->str();
+    if (std::find(directed_.begin(), directed_.end(), t) == directed_.end()) {
+      if (directed_.size() >= kMaxDirected) {
+        auto reply = xmpp::make_error_reply(
+            e, StanzaError{xmpp::ErrorType::kWait, "resource-constraint",
+                           "Too many entities with directed presence"});
         reply.remove_attr("to");
         send(reply);
         return;
       }
+      directed_.push_back(std::move(t));
     }
-    env_.router.set_presence(jid_, bind_id_, type.empty(), priority);
-    bool initial = type.empty() && !available_;
-    available_ = type.empty();
-    if (type.empty()) {
-      bool first_non_negative = priority >= 0 && !had_non_negative_;
-      had_non_negative_ = had_non_negative_ || priority >= 0;
-      env_.registry.fire(events::SessionAvailable{jid_, priority, initial, first_non_negative,
-                                                  stream_.get_executor()});
-    }
+  } else if (type == "unavailable") {
+    std::string t = to->str();
+    std::erase(directed_, t);  // §4.6.1: MUST remove it
+  } else if (type != "error") {
+    auto reply = xmpp::make_error_reply(e, StanzaError::bad_request("Unknown presence type"));
+    reply.remove_attr("to");
+    send(reply);
+    return;
   }
-  // Broadcast to contacts and the user's other resources comes with the IM issue (RFC 6121 §4).
+  env_.router.route(std::make_shared<const xml::Element>(std::move(e)));
 }
 
 void C2sStream::deliver(xmpp::StanzaPtr stanza) {
   if (dead_ || closing_) {
     return;
+  }
+  if (!directed_.empty() && stanza->name() == "presence" &&
+      stanza->attr_or("type") == "unavailable") {
+    // §4.6.1: an entity that went unavailable SHOULD leave the directed presence list.
+    std::erase(directed_, std::string(stanza->attr_or("from")));
   }
   send_raw(xml::to_string(*stanza, ns::kClient));
 }

@@ -93,7 +93,11 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   boost::asio::awaitable<void> sasl_fail(auth::SaslFailure f);
   boost::asio::awaitable<void> bind(const xml::Element& iq);
   void handle_stanza(xml::Element& e);
-  void handle_own_presence(const xml::Element& e);
+  void handle_own_presence(xml::Element& e);
+  void handle_presence_to(xml::Element& e);
+  // Broadcasts unavailable presence for this session (RFC 6121 §4.5.2, §4.6.3): explicit
+  // (`stanza` from the client) or generated when the stream ends.
+  void go_unavailable(xmpp::StanzaPtr stanza);
 
   void send_header();
   void send_features();
@@ -129,7 +133,10 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   bool bound_ = false;
   bool announced_ = false;
   bool available_ = false;         // sent available presence (RFC 6121 §4.2)
-  bool had_non_negative_ = false;  // sent available presence with priority >= 0  // SessionBound
+  bool had_non_negative_ = false;  // sent available presence with priority >= 0
+  // Entities that got directed available presence from this session and no directed
+  // unavailable since (RFC 6121 §4.6.3), as the 'to' the client used; bounded.
+  std::vector<std::string> directed_;  // SessionBound
                                    // fired, so SessionClosed is owed
 
   // SASL

@@ -1,0 +1,32 @@
+#pragma once
+// RFC 6121 §3 (subscriptions, with the state machine of Appendix A) and §4 (presence broadcast,
+// probes, directed presence), for the rfc6121_roster module.
+#include <boost/asio/awaitable.hpp>
+
+#include "module/module.hpp"
+#include "modules/rfc6121_roster/roster_item.hpp"
+
+namespace starling::modules::roster {
+
+class Presence {
+ public:
+  void start(module::ModuleContext& ctx);
+  // §2.5.2: after the user removed `old` from the roster, cancel both directions of the
+  // subscription with the contact.
+  boost::asio::awaitable<void> after_removal(xmpp::Jid user, RosterItem old, bool pending_in);
+
+ private:
+  boost::asio::awaitable<void> outbound(xmpp::StanzaPtr stanza, xmpp::Jid from, xmpp::Jid to);
+  boost::asio::awaitable<void> inbound(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
+  boost::asio::awaitable<void> probe(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
+  boost::asio::awaitable<void> broadcast(events::PresenceBroadcast e);
+  // Sends a copy of each available resource's presence (or `type` presence, e.g.
+  // "unavailable") from the user's full JIDs to `contact` (§3.1.5, §3.2.2, §3.3.3).
+  boost::asio::awaitable<void> presence_from_resources(xmpp::Jid user, std::string contact,
+                                                       std::string type);
+  void route_copy(const xml::Element& stanza, const std::string& from, const std::string& to);
+
+  module::ModuleContext* ctx_ = nullptr;
+};
+
+}  // namespace starling::modules::roster
