@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <chrono>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "modules/rfc6121_roster/roster_store.hpp"
 #include "modules/rfc6121_roster/subscription.hpp"
 #include "modules/xep0160_offline/delay.hpp"
+#include "session/session_table.hpp"
 #include "server/config/config.hpp"
 #include "storage/storage.hpp"
 #include "xml/stream_parser.hpp"
@@ -190,6 +192,8 @@ asio::awaitable<void> Presence::outbound(StanzaPtr stanza, Jid from, Jid to) {
   }
   if (c.push) {
     ctx_->push_to_interested(user, push_for(*c.push, c.ver, user.bare_str()));
+    auto ex = co_await asio::this_coro::executor;
+    ctx_->fire(events::RosterChanged{user, ex});
   }
 }
 
@@ -266,6 +270,8 @@ asio::awaitable<void> Presence::inbound(StanzaPtr stanza, Jid to, Jid from) {
   }
   if (c.push) {
     ctx_->push_to_interested(user, push_for(*c.push, c.ver, user.bare_str()));
+    auto ex = co_await asio::this_coro::executor;
+    ctx_->fire(events::RosterChanged{user, ex});
   }
   if (c.outcome.auto_reply) {
     SubType reply = *c.outcome.auto_reply;
@@ -333,6 +339,14 @@ asio::awaitable<void> Presence::probe(StanzaPtr stanza, Jid to, Jid from) {
     // §4.3.2 #1: not subscribed: "unsubscribed" from the bare JID (no presence leak).
     ctx_->send(reply("unsubscribed", user.bare_str()));
     co_return;
+  }
+  if (!own) {
+    // A policy that blocks presence to the prober (XEP-0016 presence-out): no answer at all.
+    auto fop = ctx_->sink().filter_of(to);
+    module::FilterPtr filter = co_await std::move(fop);
+    if (filter && filter->blocks_outbound(make_presence(to.str(), prober, ""), from)) {
+      co_return;
+    }
   }
   auto rop = ctx_->sink().available_resources(user);
   auto resources = co_await std::move(rop);
@@ -426,8 +440,18 @@ asio::awaitable<void> Presence::broadcast(events::PresenceBroadcast e) {
   Roster r = co_await std::move(op);
   const xml::Element& p = *e.stanza;
   std::string from = e.jid.str();
+  // XEP-0016 presence-out, XEP-0191: no presence to a blocked contact.
+  auto blocked = [&](const std::string& to) {
+    if (!e.filter) {
+      return false;
+    }
+    auto j = Jid::parse(to);
+    return j && e.filter->blocks_outbound(p, *j);
+  };
   for (const auto& contact : r.subscribers) {
-    route_copy(p, from, contact);
+    if (!blocked(contact)) {
+      route_copy(p, from, contact);
+    }
   }
   // The user's own available resources, including this one when available (§4.2.2, §4.4.2).
   route_copy(p, from, user.bare_str());
@@ -436,7 +460,7 @@ asio::awaitable<void> Presence::broadcast(events::PresenceBroadcast e) {
     std::set<std::string> covered(r.subscribers.begin(), r.subscribers.end());
     for (const auto& to : e.directed) {
       auto j = Jid::parse(to);
-      if (j && !covered.contains(j->bare_str()) && j->bare() != user) {
+      if (j && !covered.contains(j->bare_str()) && j->bare() != user && !blocked(to)) {
         route_copy(p, from, to);
       }
     }

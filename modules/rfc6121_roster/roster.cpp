@@ -1,6 +1,7 @@
 // RFC 6121: roster management (§2) with roster versioning (§2.6, XEP-0237), and through
 // presence.{hpp,cpp} subscriptions (§3) and presence (§4). Storage layout: roster_store.hpp.
 #include <algorithm>
+#include <boost/asio/this_coro.hpp>
 
 #include "module/module.hpp"
 #include "modules/rfc6121_roster/presence.hpp"
@@ -163,6 +164,8 @@ class Roster final : public module::Module {
     }
     // §2.3.2: push the new item to every interested resource, then answer the setter.
     ctx_->push_to_interested(iq.to.bare(), roster::push_for(outcome.item, outcome.ver, bare));
+    auto ex = co_await boost::asio::this_coro::executor;
+    ctx_->fire(events::RosterChanged{iq.to.bare(), ex});
     if (outcome.removed) {
       auto cancel = presence_.after_removal(iq.to.bare(), std::move(*outcome.removed),
                                             outcome.pending_in);

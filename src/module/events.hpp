@@ -3,11 +3,16 @@
 // type fails to compile. Events fire on the shard where they happen; handlers must not block.
 #include <boost/asio/any_io_executor.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "xmpp/jid.hpp"
 #include "xmpp/stanza.hpp"
+
+namespace starling::session {
+class StanzaFilter;
+}
 
 namespace starling::events {
 
@@ -40,6 +45,15 @@ struct PresenceBroadcast {
   // Unavailable only: the entities this session sent directed available presence to and no
   // directed unavailable since (§4.6.3 #2), as the 'to' values the client used.
   std::vector<std::string> directed;
+  boost::asio::any_io_executor executor;
+  // The session's policy for outbound stanzas (XEP-0016 presence-out), or nullptr.
+  std::shared_ptr<const session::StanzaFilter> filter;
+};
+
+// An account's roster changed (an item was added, updated or removed, by the user or by a
+// subscription). `executor` is where it happened, for handlers that start coroutines.
+struct RosterChanged {
+  xmpp::Jid jid;  // bare JID of the account
   boost::asio::any_io_executor executor;
 };
 

@@ -27,8 +27,20 @@ struct Config;
 namespace starling::storage {
 class Storage;
 }
+namespace starling::session {
+class StanzaFilter;
+}
 
 namespace starling::module {
+
+using FilterPtr = std::shared_ptr<const session::StanzaFilter>;
+
+// Which resources of an account receive a push.
+enum class Interest {
+  kRoster,     // requested the roster (RFC 6121 §2.1.6)
+  kBlocklist,  // requested the blocklist (XEP-0191 §3.3)
+  kAll,        // every bound resource (XEP-0016 §2.6 privacy list pushes)
+};
 
 enum class IqType { kGet, kSet };
 
@@ -125,10 +137,19 @@ class StanzaSink {
   virtual ~StanzaSink() = default;
   virtual void route(xmpp::StanzaPtr stanza) = 0;
   // Sends a copy of `stanza` (to = each full JID, a fresh id) to every resource of the account
-  // that requested the roster (RFC 6121 §2.1.6).
-  virtual void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) = 0;
-  // Marks a bound resource as interested in roster pushes.
-  virtual void set_roster_interested(const xmpp::Jid& full) = 0;
+  // with that interest (by default: that requested the roster, RFC 6121 §2.1.6).
+  virtual void push_to_interested(const xmpp::Jid& bare, xml::Element stanza,
+                                  Interest interest = Interest::kRoster) = 0;
+  // Marks a bound resource as interested in roster (or other) pushes.
+  virtual void set_roster_interested(const xmpp::Jid& full,
+                                     Interest interest = Interest::kRoster) = 0;
+  // Installs the account's default policy (privacy, blocking) for inbound stanzas, and in every
+  // session of the account without a policy of its own; nullptr removes it.
+  virtual void set_account_filter(const xmpp::Jid& bare, FilterPtr filter) = 0;
+  // Gives one session a policy of its own (XEP-0016 active list); nullptr: the account's.
+  virtual void set_resource_filter(const xmpp::Jid& full, FilterPtr filter) = 0;
+  // The policy that applies to `jid` (a full JID's own policy, else the account's).
+  virtual boost::asio::awaitable<FilterPtr> filter_of(const xmpp::Jid& jid) = 0;
   // The available resources of a local account, read on its partition shard.
   virtual boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
       const xmpp::Jid& bare) = 0;
@@ -169,13 +190,19 @@ class ModuleContext {
   template <class E>
   void on(std::function<void(const E&)> handler);
 
+  // Fires a typed event to every module that observes it.
+  template <class E>
+  void fire(const E& event) const;
   // Routes a stanza the server originates (from and to must be set).
   void send(xml::Element stanza);
   // Roster pushes (see StanzaSink).
-  void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) {
-    sink_.push_to_interested(bare, std::move(stanza));
+  void push_to_interested(const xmpp::Jid& bare, xml::Element stanza,
+                          Interest interest = Interest::kRoster) {
+    sink_.push_to_interested(bare, std::move(stanza), interest);
   }
-  void set_roster_interested(const xmpp::Jid& full) { sink_.set_roster_interested(full); }
+  void set_roster_interested(const xmpp::Jid& full, Interest interest = Interest::kRoster) {
+    sink_.set_roster_interested(full, interest);
+  }
   // The session table and direct delivery (see StanzaSink).
   StanzaSink& sink() { return sink_; }
   // Handles subscription presence and probes (one module may do this).
@@ -246,12 +273,18 @@ class Registry {
   std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
              std::list<std::function<void(const events::SessionClosed&)>>,
              std::list<std::function<void(const events::SessionAvailable&)>>,
-             std::list<std::function<void(const events::PresenceBroadcast&)>>>
+             std::list<std::function<void(const events::PresenceBroadcast&)>>,
+             std::list<std::function<void(const events::RosterChanged&)>>>
       hooks_;
   OfflineHandler offline_;
   PresenceHandlers presence_;
   static void log_handler_failure(const char* what);
 };
+
+template <class E>
+void ModuleContext::fire(const E& event) const {
+  registry_.fire(event);
+}
 
 template <class E>
 void ModuleContext::on(std::function<void(const E&)> handler) {

@@ -14,8 +14,11 @@ namespace {
 class NullSink : public StanzaSink {
  public:
   void route(xmpp::StanzaPtr) override {}
-  void push_to_interested(const xmpp::Jid&, xml::Element) override {}
-  void set_roster_interested(const xmpp::Jid&) override {}
+  void push_to_interested(const xmpp::Jid&, xml::Element, Interest) override {}
+  void set_roster_interested(const xmpp::Jid&, Interest) override {}
+  void set_account_filter(const xmpp::Jid&, FilterPtr) override {}
+  void set_resource_filter(const xmpp::Jid&, FilterPtr) override {}
+  boost::asio::awaitable<FilterPtr> filter_of(const xmpp::Jid&) override { co_return nullptr; }
   boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
       const xmpp::Jid&) override {
     co_return std::vector<AvailableResource>{};

@@ -103,8 +103,39 @@ void Router::deliver_to(const session::ResourceEntry& e, StanzaPtr stanza) {
   });
 }
 
+bool Router::blocked_inbound(const xml::Element& s, const Jid& to, const Jid& from,
+                             std::size_t part) {
+  if (from.bare() == to.bare() || from.empty()) {
+    return false;  // XEP-0191 §4: never between an account's own resources
+  }
+  const session::StanzaFilter* f =
+      partitions_[part]->effective_filter(to.bare_str(), to.resource());
+  if (f == nullptr || !f->blocks_inbound(s, from)) {
+    return false;
+  }
+  std::string_view type = s.attr_or("type");
+  switch (xmpp::kind_of(s)) {
+    case StanzaKind::kMessage:
+      // XEP-0191 §3.4, XEP-0016 §2.13: the user appears offline: service-unavailable.
+      bounce(s, StanzaError::service_unavailable());
+      break;
+    case StanzaKind::kIq:
+      if (type == "get" || type == "set") {
+        bounce(s, StanzaError::service_unavailable());
+      }
+      break;
+    case StanzaKind::kPresence:  // no answer and no error, whatever the type
+    case StanzaKind::kOther:
+      break;
+  }
+  return true;
+}
+
 void Router::route_on_partition(StanzaPtr stanza, Jid to, Jid from) {
   std::size_t part = partition_of(to.bare_str());
+  if (blocked_inbound(*stanza, to, from, part)) {
+    return;
+  }
   if (to.is_bare()) {
     to_bare(std::move(stanza), std::move(to), std::move(from), part);
     return;
@@ -329,38 +360,94 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   }
 }
 
-void Router::push_to_interested(const Jid& bare, xml::Element stanza) {
+void Router::push_to_interested(const Jid& bare, xml::Element stanza, module::Interest interest) {
   std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(), stanza = std::move(stanza),
+                                      interest]() mutable {
+    const auto* rs = partitions_[part]->resources(b);
+    if (rs == nullptr) {
+      return;
+    }
+    for (const auto& [resource, e] : *rs) {
+      bool wanted = interest == module::Interest::kAll ||
+                    (interest == module::Interest::kRoster && e.roster_interested) ||
+                    (interest == module::Interest::kBlocklist && e.blocklist_interested);
+      if (!wanted) {
+        continue;
+      }
+      auto copy = std::make_shared<xml::Element>(stanza);
+      copy->set_attr("to", b + "/" + resource);
+      copy->set_attr("id", "push-" + random_id(12));
+      deliver_to(e, std::move(copy));
+    }
+  });
+}
+
+void Router::set_roster_interested(const Jid& full, module::Interest interest) {
+  std::size_t part = partition_of(full.bare_str());
   asio::post(shards_.executor(part),
-             [this, part, b = bare.bare_str(), stanza = std::move(stanza)]() mutable {
-               const auto* rs = partitions_[part]->resources(b);
-               if (rs == nullptr) {
-                 return;
-               }
-               for (const auto& [resource, e] : *rs) {
-                 if (!e.roster_interested) {
-                   continue;
-                 }
-                 auto copy = std::make_shared<xml::Element>(stanza);
-                 copy->set_attr("to", b + "/" + resource);
-                 copy->set_attr("id", "push-" + random_id(12));
-                 deliver_to(e, std::move(copy));
+             [this, part, b = full.bare_str(), r = full.resource(), interest] {
+               if (interest == module::Interest::kBlocklist) {
+                 partitions_[part]->set_blocklist_interested(b, r);
+               } else {
+                 partitions_[part]->set_roster_interested(b, r);
                }
              });
 }
 
-void Router::set_roster_interested(const Jid& full) {
-  std::size_t part = partition_of(full.bare_str());
-  asio::post(shards_.executor(part), [this, part, b = full.bare_str(), r = full.resource()] {
-    partitions_[part]->set_roster_interested(b, r);
+void Router::post_filter(const session::ResourceEntry& e, module::FilterPtr filter) {
+  asio::post(shards_.executor(e.shard), [weak = e.session, filter = std::move(filter)] {
+    if (auto s = weak.lock()) {
+      s->set_filter(filter);
+    }
   });
 }
 
-asio::awaitable<std::uint64_t> Router::bind(Jid full, std::weak_ptr<session::LocalSession> s,
-                                            std::size_t shard) {
+void Router::set_account_filter(const Jid& bare, module::FilterPtr filter) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(), filter = std::move(filter)] {
+    partitions_[part]->set_filter(b, filter);
+    if (const auto* rs = partitions_[part]->resources(b)) {
+      for (const auto& [_, e] : *rs) {
+        if (!e.active_filter) {
+          post_filter(e, filter);
+        }
+      }
+    }
+  });
+}
+
+void Router::set_resource_filter(const Jid& full, module::FilterPtr filter) {
+  std::size_t part = partition_of(full.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = full.bare_str(), r = full.resource(),
+                                      filter = std::move(filter)] {
+    if (auto* e = partitions_[part]->find_mutable(b, r)) {
+      e->active_filter = filter;
+      post_filter(*e, filter ? filter : partitions_[part]->filter(b));
+    }
+  });
+}
+
+asio::awaitable<module::FilterPtr> Router::filter_of(const Jid& jid) {
+  std::size_t part = partition_of(jid.bare_str());
+  auto body = [this, part, b = jid.bare_str(), r = jid.resource()]()
+      -> asio::awaitable<module::FilterPtr> {
+    if (!r.empty()) {
+      if (const auto* e = partitions_[part]->find(b, r); e != nullptr && e->active_filter) {
+        co_return e->active_filter;
+      }
+    }
+    co_return partitions_[part]->filter(b);
+  };
+  auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<Router::BindResult> Router::bind(Jid full, std::weak_ptr<session::LocalSession> s,
+                                                 std::size_t shard) {
   std::uint64_t id = next_bind_id_.fetch_add(1, std::memory_order_relaxed);
   std::size_t part = partition_of(full.bare_str());
-  auto body = [this, part, full, s, shard, id]() -> asio::awaitable<void> {
+  auto body = [this, part, full, s, shard, id]() -> asio::awaitable<module::FilterPtr> {
     session::ResourceEntry e;
     e.session = s;
     e.shard = shard;
@@ -374,11 +461,11 @@ asio::awaitable<std::uint64_t> Router::bind(Jid full, std::weak_ptr<session::Loc
         }
       });
     }
-    co_return;
+    co_return partitions_[part]->filter(full.bare_str());
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
-  co_await std::move(op);
-  co_return id;
+  module::FilterPtr filter = co_await std::move(op);
+  co_return BindResult{id, std::move(filter)};
 }
 
 void Router::unbind(const Jid& full, std::uint64_t id) {

@@ -37,8 +37,12 @@ class Router : public module::StanzaSink {
 
   // Routes a stanza whose `from` the origin has stamped. Callable from any shard.
   void route(xmpp::StanzaPtr stanza) override;
-  void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) override;
-  void set_roster_interested(const xmpp::Jid& full) override;
+  void push_to_interested(const xmpp::Jid& bare, xml::Element stanza,
+                          module::Interest interest) override;
+  void set_roster_interested(const xmpp::Jid& full, module::Interest interest) override;
+  void set_account_filter(const xmpp::Jid& bare, module::FilterPtr filter) override;
+  void set_resource_filter(const xmpp::Jid& full, module::FilterPtr filter) override;
+  boost::asio::awaitable<module::FilterPtr> filter_of(const xmpp::Jid& jid) override;
   boost::asio::awaitable<std::vector<module::AvailableResource>> available_resources(
       const xmpp::Jid& bare) override;
   void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) override;
@@ -46,8 +50,12 @@ class Router : public module::StanzaSink {
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
-  // unbind/set_presence.
-  boost::asio::awaitable<std::uint64_t> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
+  // unbind/set_presence, and the account's policy for the session's outbound stanzas.
+  struct BindResult {
+    std::uint64_t id = 0;
+    module::FilterPtr filter;
+  };
+  boost::asio::awaitable<BindResult> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
                                              std::size_t shard);
   void unbind(const xmpp::Jid& full, std::uint64_t id);
   // Records the session's broadcast presence (availability, priority and, when available, the
@@ -61,6 +69,11 @@ class Router : public module::StanzaSink {
 
  private:
   void route_on_partition(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
+  // The account's policy blocks the stanza (XEP-0016 §2.? / XEP-0191 §3.4): answered as the
+  // XEPs say and true; false when it may go on.
+  bool blocked_inbound(const xml::Element& stanza, const xmpp::Jid& to, const xmpp::Jid& from,
+                       std::size_t part);
+  void post_filter(const session::ResourceEntry& e, module::FilterPtr filter);
   void deliver_to(const session::ResourceEntry& e, xmpp::StanzaPtr stanza);
   void to_server(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t shard);
   void to_bare(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);

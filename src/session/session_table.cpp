@@ -52,6 +52,36 @@ void Partition::set_presence(const std::string& bare, const std::string& resourc
   e->last_presence = available ? std::move(presence) : nullptr;
 }
 
+void Partition::set_blocklist_interested(const std::string& bare, const std::string& resource) {
+  if (ResourceEntry* e = find_mutable(bare, resource)) {
+    e->blocklist_interested = true;
+  }
+}
+
+const FilterPtr& Partition::filter(const std::string& bare) const {
+  static const FilterPtr kNone;
+  auto it = filters_.find(bare);
+  return it == filters_.end() ? kNone : it->second;
+}
+
+void Partition::set_filter(const std::string& bare, FilterPtr filter) {
+  if (filter) {
+    filters_[bare] = std::move(filter);
+  } else {
+    filters_.erase(bare);
+  }
+}
+
+const StanzaFilter* Partition::effective_filter(const std::string& bare,
+                                                std::string_view resource) const {
+  if (!resource.empty()) {
+    if (const ResourceEntry* e = find(bare, resource); e != nullptr && e->active_filter) {
+      return e->active_filter.get();
+    }
+  }
+  return filter(bare).get();
+}
+
 void Partition::set_roster_interested(const std::string& bare, const std::string& resource) {
   if (ResourceEntry* e = find_mutable(bare, resource)) {
     e->roster_interested = true;

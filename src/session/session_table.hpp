@@ -12,9 +12,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "xmpp/jid.hpp"
 #include "xmpp/stanza.hpp"
 
 namespace starling::session {
+
+// An account's communication policy (XEP-0016 privacy lists, XEP-0191 blocking), compiled by a
+// module into an immutable value that the router and the sessions consult per stanza without
+// locks or storage calls. Never consulted between an account's own resources.
+class StanzaFilter {
+ public:
+  virtual ~StanzaFilter() = default;
+  // The policy blocks `stanza` from `from` to the account.
+  virtual bool blocks_inbound(const xml::Element& stanza, const xmpp::Jid& from) const = 0;
+  // The policy blocks the account's `stanza` to `to`.
+  virtual bool blocks_outbound(const xml::Element& stanza, const xmpp::Jid& to) const = 0;
+};
+using FilterPtr = std::shared_ptr<const StanzaFilter>;
 
 // A bound client session as the router sees it. Implemented by the c2s stream.
 class LocalSession {
@@ -24,6 +38,8 @@ class LocalSession {
   virtual void deliver(xmpp::StanzaPtr stanza) = 0;
   // Ends the stream with this stream error condition (e.g. "conflict").
   virtual void kick(std::string_view condition, std::string_view text) = 0;
+  // The policy for this session's outbound stanzas changed (nullptr: none).
+  virtual void set_filter(FilterPtr filter) = 0;
 };
 
 struct ResourceEntry {
@@ -33,7 +49,9 @@ struct ResourceEntry {
   int priority = 0;
   bool available = false;          // has sent initial presence and not unavailable since
   bool roster_interested = false;  // requested the roster (RFC 6121 §2.1.6 roster pushes)
+  bool blocklist_interested = false;  // requested the blocklist (XEP-0191 §3.3 pushes)
   xmpp::StanzaPtr last_presence;   // the last available broadcast presence (§4.3.2 #4)
+  FilterPtr active_filter;         // this session's own policy (XEP-0016 active list), if any
 };
 
 class Partition {
@@ -48,13 +66,20 @@ class Partition {
                     bool available, int priority, xmpp::StanzaPtr presence = nullptr);
   const ResourceEntry* find(const std::string& bare, std::string_view resource) const;
   void set_roster_interested(const std::string& bare, const std::string& resource);
+  void set_blocklist_interested(const std::string& bare, const std::string& resource);
+  // Mutable access, for updates made on the partition's shard.
+  ResourceEntry* find_mutable(const std::string& bare, std::string_view resource);
   const Resources* resources(const std::string& bare) const;
+  // The account's default policy (also for accounts without sessions); nullptr when none.
+  const FilterPtr& filter(const std::string& bare) const;
+  void set_filter(const std::string& bare, FilterPtr filter);
+  // The policy that applies to a stanza for `resource` (empty: for the bare JID).
+  const StanzaFilter* effective_filter(const std::string& bare, std::string_view resource) const;
   std::size_t session_count() const { return sessions_; }
 
  private:
-  ResourceEntry* find_mutable(const std::string& bare, std::string_view resource);
-
   std::unordered_map<std::string, Resources> table_;
+  std::unordered_map<std::string, FilterPtr> filters_;
   std::size_t sessions_ = 0;
 };
 

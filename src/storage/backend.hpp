@@ -54,6 +54,11 @@ class Backend {
   virtual std::vector<std::pair<std::string, std::string>> kv_get_all(const std::string& domain,
                                                                       const std::string& username,
                                                                       const std::string& store) = 0;
+  // One store of every user of a domain: (username, key, value), ordered by username and key.
+  struct KvRow {
+    std::string username, key, value;
+  };
+  virtual std::vector<KvRow> kv_scan(const std::string& domain, const std::string& store) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode and runs pending schema

@@ -2,8 +2,10 @@
 // The storage service: every backend call runs on the storage executor (its own thread), never on
 // a network thread; the awaiting coroutine resumes on its own shard (DESIGN.md).
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <future>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -33,6 +35,17 @@ class Storage {
     auto op =
         boost::asio::co_spawn(pool_.get_executor(), std::move(body), boost::asio::use_awaitable);
     co_return co_await std::move(op);
+  }
+
+  // Runs `f` on the storage executor and waits for it. Only for start-up, before the shards run
+  // (a module loading what the router needs from its first stanza); never on a network thread.
+  template <class F>
+  auto run_sync(F f) -> std::invoke_result_t<F, Backend&> {
+    std::packaged_task<std::invoke_result_t<F, Backend&>()> task(
+        [b = backend_.get(), f = std::move(f)]() mutable { return f(*b); });
+    auto result = task.get_future();
+    boost::asio::post(pool_, std::move(task));
+    return result.get();
   }
 
   // Stops accepting work and waits for queued calls to finish.

@@ -44,6 +44,10 @@ CREATE TABLE kv (
   PRIMARY KEY (domain, username, store, key)
 ) WITHOUT ROWID;
 )sql"},
+    // kv_scan: one store of every user of a domain.
+    Migration{2, R"sql(
+CREATE INDEX kv_by_store ON kv (domain, store);
+)sql"},
 };
 
 struct SqliteFree {
@@ -391,6 +395,26 @@ class SqliteBackend final : public Backend {
     }
     if (rc != SQLITE_DONE) {
       fail("kv_get_all");
+    }
+    return out;
+  }
+
+  std::vector<KvRow> kv_scan(const std::string& domain, const std::string& store) override {
+    std::vector<KvRow> out;
+    Cached q(statement(
+        "SELECT username, key, value FROM kv WHERE domain = ?1 AND store = ?2 "
+        "ORDER BY username, key"));
+    if (!q.valid()) {
+      return out;
+    }
+    q->bind_text(1, domain);
+    q->bind_text(2, store);
+    int rc;
+    while ((rc = q->step()) == SQLITE_ROW) {
+      out.push_back({q->column_blob(0), q->column_blob(1), q->column_blob(2)});
+    }
+    if (rc != SQLITE_DONE) {
+      fail("kv_scan");
     }
     return out;
   }

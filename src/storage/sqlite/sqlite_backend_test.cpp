@@ -200,6 +200,22 @@ TEST_F(SqliteBackendTest, KeyValueSetGetOverwriteDeleteKeys) {
   EXPECT_TRUE(db().kv_get_all("example.org", "romeo", "private").empty());
 }
 
+TEST_F(SqliteBackendTest, ScanOneStoreOfEveryUser) {
+  db().kv_set("example.org", "romeo", "privacy", "l", "r");
+  db().kv_set("example.org", "juliet", "privacy", "a", "j1");
+  db().kv_set("example.org", "juliet", "privacy", "b", "j2");
+  db().kv_set("example.org", "juliet", "roster", "x", "no");
+  db().kv_set("example.com", "juliet", "privacy", "a", "other domain");
+  auto rows = db().kv_scan("example.org", "privacy");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].username, "juliet");
+  EXPECT_EQ(rows[0].key, "a");
+  EXPECT_EQ(rows[0].value, "j1");
+  EXPECT_EQ(rows[1].value, "j2");
+  EXPECT_EQ(rows[2].username, "romeo");
+  EXPECT_TRUE(db().kv_scan("example.org", "none").empty());
+}
+
 TEST_F(SqliteBackendTest, HostWideKeyValueData) {
   EXPECT_EQ(db().kv_set("example.org", "", "settings", "k", "host"), Status::kOk);
   EXPECT_EQ(db().kv_set("example.org", "juliet", "settings", "k", "user"), Status::kOk);

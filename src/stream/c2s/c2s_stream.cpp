@@ -778,7 +778,9 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   jid_ = *full;
   std::weak_ptr<session::LocalSession> self = weak_from_this();
   auto op = env_.router.bind(jid_, std::move(self), shard_);
-  bind_id_ = co_await std::move(op);
+  auto bound = co_await std::move(op);
+  bind_id_ = bound.id;
+  filter_ = std::move(bound.filter);
   if (dead_ || closing_) {
     env_.router.unbind(jid_, bind_id_);
     co_return;
@@ -804,6 +806,9 @@ void C2sStream::handle_stanza(xml::Element& e) {
   // RFC 6120 §8.1.2.1: the server stamps 'from' with the full JID; a forged one is replaced.
   e.set_attr("from", jid_.str());
   const std::string type(e.attr_or("type"));
+  if (filter_ && blocked_outbound(e)) {
+    return;
+  }
   switch (xmpp::kind_of(e)) {
     case xmpp::StanzaKind::kIq: {
       if (!e.attr("id") ||
@@ -906,7 +911,7 @@ void C2sStream::handle_own_presence(xml::Element& e) {
   bool initial = !available_;
   available_ = true;
   env_.registry.fire(
-      events::PresenceBroadcast{jid_, stanza, true, initial, {}, stream_.get_executor()});
+      events::PresenceBroadcast{jid_, stanza, true, initial, {}, stream_.get_executor(), filter_});
   bool first_non_negative = priority >= 0 && !had_non_negative_;
   had_non_negative_ = had_non_negative_ || priority >= 0;
   env_.registry.fire(events::SessionAvailable{jid_, priority, initial, first_non_negative,
@@ -925,7 +930,7 @@ void C2sStream::go_unavailable(xmpp::StanzaPtr stanza) {
       deliver(stanza);
     }
     env_.registry.fire(events::PresenceBroadcast{jid_, stanza, false, false, std::move(directed),
-                                                 stream_.get_executor()});
+                                                 stream_.get_executor(), filter_});
     return;
   }
   // §4.6.3 #3: a session that never became available still owes its directed presence an end.
@@ -979,6 +984,32 @@ void C2sStream::handle_presence_to(xml::Element& e) {
   }
   env_.router.route(std::make_shared<const xml::Element>(std::move(e)));
 }
+
+bool C2sStream::blocked_outbound(const xml::Element& e) {
+  const std::string* to_attr = e.attr("to");
+  if (to_attr == nullptr) {
+    return false;
+  }
+  auto to = xmpp::Jid::parse(*to_attr);
+  if (!to || to->bare() == jid_.bare() || *to_attr == domain_ ||
+      !filter_->blocks_outbound(e, *to)) {
+    return false;
+  }
+  std::string_view type = e.attr_or("type");
+  if (type != "error" && !(e.name() == "iq" && type == "result")) {
+    // XEP-0191 §3.3, XEP-0016 §2.13: not routed; not-acceptable with <blocked/>.
+    auto reply = xmpp::make_error_reply(e, StanzaError{xmpp::ErrorType::kCancel, "not-acceptable",
+                                                       "You have blocked this address"});
+    if (xml::Element* err = reply.child("error")) {
+      err->add_child("blocked", "urn:xmpp:blocking:errors");
+    }
+    reply.set_attr("to", jid_.str());
+    send(reply);
+  }
+  return true;
+}
+
+void C2sStream::set_filter(session::FilterPtr filter) { filter_ = std::move(filter); }
 
 void C2sStream::deliver(xmpp::StanzaPtr stanza) {
   if (dead_ || closing_) {

@@ -72,6 +72,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   // LocalSession (called on this shard).
   void deliver(xmpp::StanzaPtr stanza) override;
   void kick(std::string_view condition, std::string_view text) override;
+  void set_filter(session::FilterPtr filter) override;
   // SIGTERM: <system-shutdown/>.
   void shutdown();
 
@@ -95,6 +96,8 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   void handle_stanza(xml::Element& e);
   void handle_own_presence(xml::Element& e);
   void handle_presence_to(xml::Element& e);
+  // The session's policy blocks this outbound stanza: answered (XEP-0191 §3.3) and true.
+  bool blocked_outbound(const xml::Element& e);
   // Broadcasts unavailable presence for this session (RFC 6121 §4.5.2, §4.6.3): explicit
   // (`stanza` from the client) or generated when the stream ends.
   void go_unavailable(xmpp::StanzaPtr stanza);
@@ -136,7 +139,8 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   bool had_non_negative_ = false;  // sent available presence with priority >= 0
   // Entities that got directed available presence from this session and no directed
   // unavailable since (RFC 6121 §4.6.3), as the 'to' the client used; bounded.
-  std::vector<std::string> directed_;  // SessionBound
+  std::vector<std::string> directed_;
+  session::FilterPtr filter_;  // privacy/blocking policy for outbound stanzas (XEP-0016/0191)  // SessionBound
                                    // fired, so SessionClosed is owed
 
   // SASL
