@@ -111,8 +111,13 @@ class Offline final : public module::Module {
   boost::asio::awaitable<void> deliver(xmpp::Jid full) {
     std::string domain = full.domain(), user = full.local();
     // Take them all in one storage call, so two resources coming online at once cannot both
-    // receive the same message.
-    auto op = ctx_->storage().run([domain, user](storage::Backend& b) {
+    // receive the same message. XEP-0013 §2.2 is checked again there: a client that sends its
+    // XEP-0013 request and its presence without waiting for the reply usually has its request
+    // seen by then (the guarantee is for requests answered before the presence).
+    auto op = ctx_->storage().run([this, full, domain, user](storage::Backend& b) {
+      if (flex_.suppress_flood(full)) {
+        return std::vector<std::pair<std::string, std::string>>{};
+      }
       auto all = b.kv_get_all(domain, user, kStore);
       for (const auto& [k, v] : all) {
         b.kv_delete(domain, user, kStore, k);
