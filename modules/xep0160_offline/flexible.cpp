@@ -46,7 +46,7 @@ std::variant<FlexRequest, xmpp::StanzaError> parse_request(const xml::Element& o
       return StanzaError::bad_request("unexpected <" + c->name() + "/> in an iq of type " +
                                       (is_set ? "set" : "get"));
     }
-    // §2.4, §2.5: view in an iq get, remove in an iq set; 'node' is required (§6 schema).
+    // §2.4, §2.5: view in an iq get, remove in an iq set; 'node' is required (§7 schema).
     if (c->attr_or("action") != action) {
       return StanzaError::bad_request("an item in an iq of type " +
                                       std::string(is_set ? "set" : "get") + " needs action='" +

@@ -16,7 +16,7 @@
 
 namespace starling::modules::offline {
 
-// The protocol namespace, the well-known disco node and the FORM_TYPE (XEP-0013 §5).
+// The protocol namespace, the well-known disco node and the FORM_TYPE (XEP-0013 §6.1, §6.3, §6.4).
 inline constexpr std::string_view kFlexNs = "http://jabber.org/protocol/offline";
 
 // An <offline/> request (XEP-0013 §2.4 to §2.7).
@@ -34,7 +34,7 @@ std::variant<FlexRequest, xmpp::StanzaError> parse_request(const xml::Element& o
                                                            bool is_set);
 
 // The XEP-0128 form of the node's disco#info: FORM_TYPE and number_of_messages (XEP-0013 §2.2,
-// field registered in §5.4).
+// field registered in §6.4).
 xml::Element count_form(std::size_t number_of_messages);
 
 // The disco#items header of a stored message (XEP-0013 §2.3): jid = the account, node = the

@@ -156,7 +156,7 @@ class Offline final : public module::Module {
 
   // §2.3 to §2.7: "If the requester is a JID other than an authorized resource of the user (i.e.,
   // the user@host of the requester does not match the user@host of the user), the server MUST
-  // return a <forbidden/> error."
+  // return a <forbidden/> error." §4: messages go to none but the user's own resources.
   static bool is_owner(const module::Iq& iq) { return iq.from.bare_str() == iq.to.bare_str(); }
 
   // §2.2: the number of messages as XEP-0128 data on the node's disco#info.
@@ -170,7 +170,7 @@ class Offline final : public module::Module {
         [domain, user](storage::Backend& b) { return b.kv_keys(domain, user, kStore).size(); });
     std::size_t n = co_await std::move(op);
     module::DiscoInfo info;
-    info.identities.push_back({"automation", "message-list", ""});  // §5.2
+    info.identities.push_back({"automation", "message-list", ""});  // §6.2
     info.features.emplace_back(offline::kFlexNs);
     info.forms.push_back(offline::count_form(n));
     co_return info;

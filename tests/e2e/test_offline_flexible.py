@@ -49,7 +49,8 @@ def wait_stored(server, user, n, timeout=10):
         got = stored_count(server, user)
         if got == n:
             return
-        assert time.time() < deadline, "expected %d stored messages for %s, have %d" % (n, user, got)
+        assert time.time() < deadline, \
+            "expected %d stored messages for %s, have %d" % (n, user, got)
         time.sleep(0.02)
 
 
@@ -119,7 +120,8 @@ def number_of_messages(reply):
 def header_items(reply):
     query = result_of(reply).find(q(NS_ITEMS, "query"))
     assert query.get("node") == NS_OFFLINE  # XEP-0030 §4.2: node mirrored
-    return [(i.get("jid"), i.get("node"), i.get("name")) for i in query.findall(q(NS_ITEMS, "item"))]
+    return [(i.get("jid"), i.get("node"), i.get("name"))
+            for i in query.findall(q(NS_ITEMS, "item"))]
 
 
 def is_message(el):
@@ -234,8 +236,8 @@ def test_view_one_then_remove_one(server):
         # §2.5: viewing does not remove.
         assert number_of_messages(iq(c, "get", count_req())[0]) == 3
         # Several nodes in one view, in the order asked.
-        reply, before = iq(c, "get", offline_req(
-            "<item action='view' node='%s'/><item action='view' node='%s'/>" % (nodes[2], nodes[0])))
+        two = "".join("<item action='view' node='%s'/>" % n for n in (nodes[2], nodes[0]))
+        reply, before = iq(c, "get", offline_req(two))
         result_of(reply)
         assert [body(e) for e in before if is_message(e)] == ["third", "first"]
         # §2.5: remove one.
@@ -294,7 +296,8 @@ def test_unknown_nodes_are_item_not_found(server):
         assert error_of(iq(c, "get", count_req(), to="localhost")[0]) == \
             ("cancel", "item-not-found")
         # §2.4: view of a node that does not exist; nothing is sent.
-        reply, before = iq(c, "get", offline_req("<item action='view' node='00000000000000000099'/>"))
+        reply, before = iq(c, "get",
+                           offline_req("<item action='view' node='00000000000000000099'/>"))
         assert error_of(reply) == ("cancel", "item-not-found")
         assert not [e for e in before if is_message(e)]
         (_, node, _), = header_items(iq(c, "get", headers_req())[0])
@@ -311,10 +314,11 @@ def test_someone_elses_store_is_forbidden(server):
     mallory = raw_login(server, "bob", "m")
     try:
         # XEP-0013 §2.3 to §2.7: a requester other than the user's own resources: forbidden.
+        node = "00000000000000000001"
         for itype, req in (("get", count_req()), ("get", headers_req()),
                            ("get", offline_req("<fetch/>")),
-                           ("get", offline_req("<item action='view' node='00000000000000000001'/>")),
-                           ("set", offline_req("<item action='remove' node='00000000000000000001'/>")),
+                           ("get", offline_req("<item action='view' node='%s'/>" % node)),
+                           ("set", offline_req("<item action='remove' node='%s'/>" % node)),
                            ("set", offline_req("<purge/>"))):
             reply, before = iq(mallory, itype, req, to="alice@localhost")
             assert error_of(reply) == ("auth", "forbidden"), req
@@ -371,14 +375,15 @@ def test_no_flood_after_headers_and_none_for_other_resources_meanwhile(server):
         finally:
             other.close()
         # In-session messages are delivered as usual (§2.2).
-        store_or_live = raw_login(server, "alice", "a")
+        live_sender = raw_login(server, "alice", "a")
         try:
-            store_or_live.send("<message to='bob@localhost' type='chat'><body>live</body></message>")
+            live_sender.send(
+                "<message to='bob@localhost' type='chat'><body>live</body></message>")
             m = x.wait_element(flex, is_message)
             assert body(m) == "live"
             assert m.find(q(NS_OFFLINE, "offline")) is None
         finally:
-            store_or_live.close()
+            live_sender.close()
         wait_stored(server, "bob", 2)  # still there
     finally:
         flex.close()
@@ -515,7 +520,8 @@ def test_slixmpp_xep_0013_plugin(server):
             assert ("automation", "message-list", None, None) in info["disco_info"]["identities"]
             assert number_of_messages(info.xml) == 3
             items = (await off.get_headers())["disco_items"]["items"]
-            assert [(str(j), name) for j, _, name in items] == [("bob@localhost", "alice@localhost/a")] * 3
+            assert [(str(j), name) for j, _, name in items] == \
+                [("bob@localhost", "alice@localhost/a")] * 3
             nodes = sorted(n for _, n, _ in items)  # slixmpp returns a set
             viewed = await call(off.view, [nodes[2]])
             assert viewed["type"] == "result"
@@ -554,13 +560,15 @@ def test_aioxmpp_disco_client_counts_and_lists(server):
             disco = client.summon(aioxmpp.DiscoClient)
             me = aioxmpp.JID.fromstr("bob@localhost")
             info = await disco.query_info(me, node=NS_OFFLINE, require_fresh=True)
-            assert ("automation", "message-list") in [(i.category, i.type_) for i in info.identities]
+            ids = [(i.category, i.type_) for i in info.identities]
+            assert ("automation", "message-list") in ids
             assert NS_OFFLINE in info.features
             forms = [f for f in info.exts if f.get_form_type() == NS_OFFLINE]
             assert len(forms) == 1
             values = {f.var: list(f.values) for f in forms[0].fields}
             assert values["number_of_messages"] == ["2"]
             items = await disco.query_items(me, node=NS_OFFLINE, require_fresh=True)
-            assert [(str(i.jid), i.name) for i in items.items] == [("bob@localhost", "alice@localhost/a")] * 2
+            assert [(str(i.jid), i.name) for i in items.items] == \
+                [("bob@localhost", "alice@localhost/a")] * 2
             assert all(i.node for i in items.items)
     clients.run(scenario())
