@@ -43,6 +43,15 @@ void ModuleContext::add_identity(Target target, Identity identity) {
   registrations_.emplace_back([reg = &registry_, it] { reg->identities_.erase(it); });
 }
 
+void ModuleContext::on_disco_node(Target target, std::string node, DiscoNodeHandler handler) {
+  auto key = std::make_pair(target, std::move(node));
+  if (registry_.disco_nodes_.contains(key)) {
+    throw std::logic_error("module " + name_ + ": disco node " + key.second + " registered twice");
+  }
+  auto it = registry_.disco_nodes_.emplace(key, std::move(handler)).first;
+  registrations_.emplace_back([reg = &registry_, it] { reg->disco_nodes_.erase(it); });
+}
+
 void ModuleContext::on_offline_message(OfflineHandler handler) {
   if (registry_.offline_) {
     throw std::logic_error("module " + name_ + ": a second offline message handler");
@@ -76,6 +85,11 @@ void Registry::log_handler_failure(const char* what) {
 const IqHandler* Registry::find_iq(const IqKey& key) const {
   auto it = iq_.find(key);
   return it == iq_.end() ? nullptr : &it->second;
+}
+
+const DiscoNodeHandler* Registry::find_disco_node(Target t, const std::string& node) const {
+  auto it = disco_nodes_.find(std::make_pair(t, node));
+  return it == disco_nodes_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> Registry::features(Target t) const {

@@ -105,6 +105,32 @@ struct Identity {
   auto operator<=>(const Identity&) const = default;
 };
 
+// Disco nodes (XEP-0030 §3.2 info nodes, §4.2 items nodes). A module answers disco#info and
+// disco#items for a node it owns by registering a DiscoNodeHandler for a target and node name
+// (ModuleContext::on_disco_node); the disco module formats the reply, mirrors the 'node'
+// attribute and answers item-not-found for nodes nobody registered.
+//
+// What disco#info reports for one node. The disco module always adds the disco#info feature
+// (XEP-0030 §3.1: every entity supports it); a node must have at least one identity.
+struct DiscoInfo {
+  std::vector<Identity> identities;
+  std::vector<std::string> features;
+  std::vector<xml::Element> forms;  // XEP-0128 extended information (jabber:x:data result forms)
+};
+// One <item/> of a disco#items result; empty `node` or `name` are left out.
+struct DiscoItem {
+  std::string jid, node, name;
+};
+using DiscoInfoResult = std::variant<DiscoInfo, xmpp::StanzaError>;
+using DiscoItemsResult = std::variant<std::vector<DiscoItem>, xmpp::StanzaError>;
+// The two queries of one node. Each receives the request (`payload` is the <query/>, `from` the
+// requester, so a handler can refuse with forbidden); either may be empty, and that query then
+// gets item-not-found.
+struct DiscoNodeHandler {
+  std::function<boost::asio::awaitable<DiscoInfoResult>(const Iq&)> info;
+  std::function<boost::asio::awaitable<DiscoItemsResult>(const Iq&)> items;
+};
+
 // What a module implements, for docs/features.md and the DOAP file.
 struct SpecInfo {
   std::string spec;     // "XEP-0199", "RFC 6120"
@@ -185,6 +211,9 @@ class ModuleContext {
   // A disco#info feature of the server (Target::kServer) or of every account (kAccount).
   void add_feature(Target target, std::string feature);
   void add_identity(Target target, Identity identity);
+  // Answers disco#info/#items for `node` of the server (kServer) or of every account (kAccount).
+  // A second handler for the same target and node is a start-up error (throws).
+  void on_disco_node(Target target, std::string node, DiscoNodeHandler handler);
 
   // Observes a typed event (events.hpp).
   template <class E>
@@ -262,6 +291,7 @@ class Registry {
   const PresenceHandlers* presence_handlers() const {
     return presence_.inbound ? &presence_ : nullptr;
   }
+  const DiscoNodeHandler* find_disco_node(Target t, const std::string& node) const;
 
  private:
   friend class ModuleContext;
@@ -278,6 +308,7 @@ class Registry {
       hooks_;
   OfflineHandler offline_;
   PresenceHandlers presence_;
+  std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
   static void log_handler_failure(const char* what);
 };
 

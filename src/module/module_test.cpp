@@ -97,5 +97,28 @@ TEST(Registry, EventsReachEveryHandlerEvenIfOneThrows) {
   EXPECT_EQ(seen.size(), 2u);
 }
 
+TEST(Registry, DiscoNodesArePerTargetAndNodeAndRemovedWithTheirContext) {
+  Fixture f;
+  DiscoNodeHandler h;
+  h.items = [](const Iq&) -> boost::asio::awaitable<DiscoItemsResult> {
+    co_return std::vector<DiscoItem>{};
+  };
+  {
+    auto ctx = f.context("n");
+    ctx->on_disco_node(Target::kAccount, "urn:node", h);
+    const DiscoNodeHandler* found = f.registry.find_disco_node(Target::kAccount, "urn:node");
+    ASSERT_NE(found, nullptr);
+    EXPECT_TRUE(found->items);
+    EXPECT_FALSE(found->info);
+    EXPECT_EQ(f.registry.find_disco_node(Target::kServer, "urn:node"), nullptr);
+    EXPECT_EQ(f.registry.find_disco_node(Target::kAccount, "urn:other"), nullptr);
+    EXPECT_EQ(f.registry.find_disco_node(Target::kAccount, ""), nullptr);
+    EXPECT_THROW(ctx->on_disco_node(Target::kAccount, "urn:node", h), std::logic_error);
+    ctx->on_disco_node(Target::kServer, "urn:node", h);  // another target: fine
+  }
+  EXPECT_EQ(f.registry.find_disco_node(Target::kAccount, "urn:node"), nullptr);
+  EXPECT_EQ(f.registry.find_disco_node(Target::kServer, "urn:node"), nullptr);
+}
+
 }  // namespace
 }  // namespace starling::module
