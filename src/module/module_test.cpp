@@ -16,6 +16,10 @@ class NullSink : public StanzaSink {
   void route(xmpp::StanzaPtr) override {}
   void push_to_interested(const xmpp::Jid&, xml::Element) override {}
   void set_roster_interested(const xmpp::Jid&) override {}
+  void end_sessions(const xmpp::Jid& bare, std::string condition, std::string) override {
+    ended.push_back(bare.str() + " " + condition);
+  }
+  std::vector<std::string> ended;
 };
 
 std::unique_ptr<storage::Storage> temp_storage() {
@@ -86,6 +90,54 @@ TEST(Registry, EventsReachEveryHandlerEvenIfOneThrows) {
   b.reset();  // b's handlers go away with its context
   f.registry.fire(events::SessionBound{jid});
   EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(Registry, PreAuthIqHandlersAreKeyedByTypeAndPayload) {
+  Fixture f;
+  {
+    auto ctx = f.context("register");
+    ctx->on_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query",
+                        [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> {
+                          co_return Empty{};
+                        });
+    EXPECT_NE(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query"), nullptr);
+    EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kSet, "jabber:iq:register", "query"), nullptr);
+    EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:roster", "query"), nullptr);
+    // Post-authentication handlers are a separate table.
+    EXPECT_EQ(f.registry.find_iq({IqType::kGet, Target::kServer, "jabber:iq:register", "query"}),
+              nullptr);
+    EXPECT_THROW(ctx->on_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query",
+                                     [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> {
+                                       co_return Empty{};
+                                     }),
+                 std::logic_error);
+  }
+  EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query"), nullptr);
+}
+
+TEST(Registry, PreAuthStreamFeaturesAreFilteredPerDomain) {
+  Fixture f;
+  auto ctx = f.context("register");
+  ctx->add_pre_auth_stream_feature(
+      xml::Element("register", "http://jabber.org/features/iq-register"),
+      [](std::string_view d) { return d == "open.example"; });
+  ctx->add_pre_auth_stream_feature(xml::Element("always", "urn:test"), nullptr);
+  auto open = f.registry.pre_auth_stream_features("open.example");
+  ASSERT_EQ(open.size(), 2u);
+  EXPECT_EQ(open[0].name(), "register");
+  EXPECT_EQ(open[1].name(), "always");
+  auto closed = f.registry.pre_auth_stream_features("closed.example");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].name(), "always");
+  ctx.reset();
+  EXPECT_TRUE(f.registry.pre_auth_stream_features("open.example").empty());
+}
+
+TEST(ModuleContext, EndSessionsGoesToTheSink) {
+  Fixture f;
+  auto ctx = f.context("register");
+  ctx->end_sessions(*xmpp::Jid::parse("bill@localhost"), "not-authorized");
+  EXPECT_EQ(f.sink.ended, std::vector<std::string>{"bill@localhost not-authorized"});
 }
 
 }  // namespace

@@ -276,8 +276,9 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   }
   module::IqResult result;
   std::vector<xml::Element> follow_ups;
+  std::vector<std::function<void()>> after_reply;
   try {
-    module::Iq iq{s, payload, from, to, &follow_ups};
+    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply};
     result = co_await (*handler)(iq);
   } catch (const std::exception& e) {
     log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
@@ -285,6 +286,9 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   }
   if (auto* err = std::get_if<StanzaError>(&result)) {
     bounce(s, *err);
+    for (auto& action : after_reply) {
+      action();
+    }
     co_return;
   }
   const xml::Element* p = std::get_if<xml::Element>(&result);
@@ -298,6 +302,9 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   route(std::make_shared<const xml::Element>(std::move(reply)));
   for (auto& f : follow_ups) {
     route(std::make_shared<const xml::Element>(std::move(f)));
+  }
+  for (auto& action : after_reply) {
+    action();
   }
 }
 
@@ -375,6 +382,30 @@ asio::awaitable<bool> Router::is_bound(Jid full) {
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
   co_return co_await std::move(op);
+}
+
+// Ends every session of an account (XEP-0077 §3.2 cancellation). On the partition's shard, so
+// it runs after whatever was routed to the account before it; each entry is removed from the
+// table here (kick() leaves unbinding to the router) and each session is told on its own shard.
+void Router::end_sessions(const Jid& bare, std::string condition, std::string text) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
+                                      condition = std::move(condition),
+                                      text = std::move(text)] {
+    const auto* rs = partitions_[part]->resources(b);
+    if (rs == nullptr) {
+      return;
+    }
+    std::vector<std::pair<std::string, session::ResourceEntry>> ended(rs->begin(), rs->end());
+    for (const auto& [resource, e] : ended) {
+      partitions_[part]->unbind(b, resource, e.id);
+      asio::post(shards_.executor(e.shard), [weak = e.session, condition, text] {
+        if (auto session = weak.lock()) {
+          session->kick(condition, text);
+        }
+      });
+    }
+  });
 }
 
 }  // namespace starling::router

@@ -39,6 +39,7 @@ class Router : public module::StanzaSink {
   void route(xmpp::StanzaPtr stanza) override;
   void push_to_interested(const xmpp::Jid& bare, xml::Element stanza) override;
   void set_roster_interested(const xmpp::Jid& full) override;
+  void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) override;
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
