@@ -58,8 +58,8 @@ class Register final : public module::Module {
   void start(module::ModuleContext& ctx) override {
     ctx_ = &ctx;
     const auto& cfg = ctx.config().registration;
-    throttle_ = std::make_unique<registration::Throttle>(
-        cfg.throttle_max, std::chrono::seconds(cfg.throttle_period));
+    throttle_ = std::make_unique<registration::Throttle>(cfg.throttle_max,
+                                                         std::chrono::seconds(cfg.throttle_period));
     const std::string ns(registration::kRegisterNs);
 
     // §5: the stream feature, only where registration is offered.
@@ -117,20 +117,39 @@ class Register final : public module::Module {
     if (!user || !xmpp::Jid::make(*user, iq.domain)) {
       co_return not_acceptable("The username is not a valid JID localpart");
     }
+    // RFC 8265 §4.2: the password must be a valid OpaqueString.
+    if (!xmpp::prep_password(*req.password)) {
+      co_return not_acceptable("The password contains characters that are not allowed");
+    }
+    registration::Throttle* throttle = throttle_.get();
+    const std::string domain = iq.domain, ip = iq.remote_address;
+    // Cheap checks first, so a throttled or conflicting request costs no key derivation on the
+    // network thread.
+    {
+      auto op = ctx_->storage().run([throttle, domain, u = *user, ip](storage::Backend& b) {
+        if (!throttle->allowed(ip, registration::Throttle::Clock::now())) {
+          return Outcome::kThrottled;
+        }
+        return b.get_account(domain, u) ? Outcome::kExists : Outcome::kCreated;
+      });
+      Outcome pre = co_await std::move(op);
+      if (pre != Outcome::kCreated) {
+        co_return answer(pre, *user, iq);
+      }
+    }
     // The same credentials `starlingctl adduser` stores: SCRAM keys only (RFC 8265 OpaqueString).
     auto creds = auth::derive_credentials(*req.password);
     if (!creds) {
       co_return not_acceptable("The password contains characters that are not allowed");
     }
     storage::Account account;
-    account.domain = iq.domain;
+    account.domain = domain;
     account.username = *user;
     account.credentials = std::move(*creds);
     account.created_at = static_cast<std::int64_t>(std::time(nullptr));
-    enum class Outcome { kCreated, kThrottled, kExists, kError };
-    registration::Throttle* throttle = throttle_.get();
-    auto op = ctx_->storage().run(
-        [throttle, account = std::move(account), ip = iq.remote_address](storage::Backend& b) {
+    // Checked again with the creation, in the same storage call (atomic on the storage thread).
+    auto op =
+        ctx_->storage().run([throttle, account = std::move(account), ip](storage::Backend& b) {
           auto now = registration::Throttle::Clock::now();
           if (!throttle->allowed(ip, now)) {
             return Outcome::kThrottled;
@@ -146,21 +165,27 @@ class Register final : public module::Module {
           }
         });
     Outcome outcome = co_await std::move(op);
+    co_return answer(outcome, *user, iq);
+  }
+
+  enum class Outcome { kCreated, kThrottled, kExists, kError };
+
+  static IqResult answer(Outcome outcome, const std::string& user, const module::PreAuthIq& iq) {
     switch (outcome) {
       case Outcome::kCreated:
-        log::info("register: created {}@{} from {}", *user, iq.domain, iq.remote_address);
-        co_return module::Empty{};
+        log::info("register: created {}@{} from {}", user, iq.domain, iq.remote_address);
+        return module::Empty{};
       case Outcome::kThrottled:
-        log::info("register: refused {}@{} from {}: too many registrations", *user, iq.domain,
+        log::info("register: refused {}@{} from {}: too many registrations", user, iq.domain,
                   iq.remote_address);
-        co_return StanzaError{ErrorType::kWait, "not-acceptable",
-                              "Too many accounts registered from this address; try later"};
+        return StanzaError{ErrorType::kWait, "not-acceptable",
+                           "Too many accounts registered from this address; try later"};
       case Outcome::kExists:
-        co_return StanzaError::conflict();  // §3.1 username conflict
+        return StanzaError::conflict();  // §3.1 username conflict
       case Outcome::kError:
         break;
     }
-    co_return StanzaError::internal_server_error();
+    return StanzaError::internal_server_error();
   }
 
   // ---- after login (§3.1 registered, §3.2, §3.3) ---------------------------------------------
@@ -257,38 +282,38 @@ class Register final : public module::Module {
     }
     std::string domain = iq.from.domain(), user = iq.from.local();
     std::optional<std::string> old = req.old_password;
-    enum class Outcome { kChanged, kWrongOld, kGone, kError };
-    auto op = ctx_->storage().run(
-        [domain, user, old, creds = std::move(*creds)](storage::Backend& b) {
+    enum class Change { kChanged, kWrongOld, kGone, kError };
+    auto op =
+        ctx_->storage().run([domain, user, old, creds = std::move(*creds)](storage::Backend& b) {
           if (old) {
             // The changepassword form's old_password (§3.3) is checked when given.
             auto account = b.get_account(domain, user);
             if (!account) {
-              return Outcome::kGone;
+              return Change::kGone;
             }
             if (!auth::verify_password(account->credentials, *old)) {
-              return Outcome::kWrongOld;
+              return Change::kWrongOld;
             }
           }
           switch (b.set_credentials(domain, user, creds)) {
             case storage::Status::kOk:
-              return Outcome::kChanged;
+              return Change::kChanged;
             case storage::Status::kNotFound:
-              return Outcome::kGone;
+              return Change::kGone;
             default:
-              return Outcome::kError;
+              return Change::kError;
           }
         });
-    Outcome outcome = co_await std::move(op);
+    Change outcome = co_await std::move(op);
     switch (outcome) {
-      case Outcome::kChanged:
+      case Change::kChanged:
         log::info("register: {} changed its password", iq.from.bare_str());
         co_return module::Empty{};
-      case Outcome::kWrongOld:
+      case Change::kWrongOld:
         co_return StanzaError{ErrorType::kModify, "not-authorized", "The old password is wrong"};
-      case Outcome::kGone:
+      case Change::kGone:
         co_return StanzaError{ErrorType::kAuth, "registration-required", {}};
-      case Outcome::kError:
+      case Change::kError:
         break;
     }
     co_return StanzaError::internal_server_error();

@@ -32,9 +32,9 @@ std::string error(const std::string& query) {
 
 TEST(RegisterQuery, Example3LegacyFields) {
   // XEP-0077 Example 3: Entity Provides Required Information (<email/> is ignored).
-  Request r = ok(
-      "<query xmlns='jabber:iq:register'><username>bill</username>"
-      "<password>Calliope</password><email>bard@shakespeare.lit</email></query>");
+  Request r =
+      ok("<query xmlns='jabber:iq:register'><username>bill</username>"
+         "<password>Calliope</password><email>bard@shakespeare.lit</email></query>");
   EXPECT_FALSE(r.remove);
   EXPECT_EQ(r.username, "bill");
   EXPECT_EQ(r.password, "Calliope");
@@ -59,12 +59,12 @@ TEST(RegisterQuery, Example12RemoveMustBeTheOnlyChild) {
 
 TEST(RegisterQuery, DataFormSubmissionTakesPrecedence) {
   // §6: the x:data form takes precedence over the legacy fields.
-  Request r = ok(
-      "<query xmlns='jabber:iq:register'><username>legacy</username>"
-      "<x xmlns='jabber:x:data' type='submit'>"
-      "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value></field>"
-      "<field var='username'><value>juliet</value></field>"
-      "<field var='password'><value>R0m30</value></field></x></query>");
+  Request r =
+      ok("<query xmlns='jabber:iq:register'><username>legacy</username>"
+         "<x xmlns='jabber:x:data' type='submit'>"
+         "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value></field>"
+         "<field var='username'><value>juliet</value></field>"
+         "<field var='password'><value>R0m30</value></field></x></query>");
   EXPECT_EQ(r.username, "juliet");
   EXPECT_EQ(r.password, "R0m30");
 }
@@ -91,15 +91,15 @@ TEST(RegisterQuery, MalformedOrForeignFormsAreBadRequests) {
 
 TEST(RegisterQuery, Example24ChangePasswordForm) {
   // XEP-0077 Example 24: User Returns Password Change Form (bare JID as username).
-  Request r = ok(
-      "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"
-      "<field type='hidden' var='FORM_TYPE'>"
-      "<value>jabber:iq:register:changepassword</value></field>"
-      "<field type='text-single' var='username'><value>bill@shakespeare.lit</value></field>"
-      "<field type='text-private' var='old_password'><value>theglobe</value></field>"
-      "<field type='text-private' var='password'><value>groundlings</value></field>"
-      "<field type='text-single' var='x-mmn'><value>Throckmorton</value></field>"
-      "</x></query>");
+  Request r =
+      ok("<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"
+         "<field type='hidden' var='FORM_TYPE'>"
+         "<value>jabber:iq:register:changepassword</value></field>"
+         "<field type='text-single' var='username'><value>bill@shakespeare.lit</value></field>"
+         "<field type='text-private' var='old_password'><value>theglobe</value></field>"
+         "<field type='text-private' var='password'><value>groundlings</value></field>"
+         "<field type='text-single' var='x-mmn'><value>Throckmorton</value></field>"
+         "</x></query>");
   EXPECT_EQ(r.username, "bill@shakespeare.lit");
   EXPECT_EQ(r.old_password, "theglobe");
   EXPECT_EQ(r.password, "groundlings");

@@ -178,8 +178,7 @@ class ModuleContext {
   void add_stream_feature(xml::Element feature);
   // Handles iq get or set with this payload before authentication (see PreAuthIq). A second
   // handler for the same key is a start-up error (throws).
-  void on_pre_auth_iq(IqType type, std::string ns, std::string element,
-                      PreAuthIqHandler handler);
+  void on_pre_auth_iq(IqType type, std::string ns, std::string element, PreAuthIqHandler handler);
   // A stream feature offered before authentication, after TLS (e.g. XEP-0077 §5 <register/>),
   // on streams whose domain passes `offered`.
   void add_pre_auth_stream_feature(xml::Element feature, DomainFilter offered);

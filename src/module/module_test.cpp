@@ -96,10 +96,9 @@ TEST(Registry, PreAuthIqHandlersAreKeyedByTypeAndPayload) {
   Fixture f;
   {
     auto ctx = f.context("register");
-    ctx->on_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query",
-                        [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> {
-                          co_return Empty{};
-                        });
+    ctx->on_pre_auth_iq(
+        IqType::kGet, "jabber:iq:register", "query",
+        [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> { co_return Empty{}; });
     EXPECT_NE(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query"), nullptr);
     EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kSet, "jabber:iq:register", "query"), nullptr);
     EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:roster", "query"), nullptr);

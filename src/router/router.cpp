@@ -390,8 +390,7 @@ asio::awaitable<bool> Router::is_bound(Jid full) {
 void Router::end_sessions(const Jid& bare, std::string condition, std::string text) {
   std::size_t part = partition_of(bare.bare_str());
   asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
-                                      condition = std::move(condition),
-                                      text = std::move(text)] {
+                                      condition = std::move(condition), text = std::move(text)] {
     const auto* rs = partitions_[part]->resources(b);
     if (rs == nullptr) {
       return;

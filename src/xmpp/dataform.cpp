@@ -108,8 +108,8 @@ std::optional<StanzaError> parse_fields(const xml::Element& parent, std::vector<
       return *err;
     }
     Field f = std::get<Field>(std::move(parsed));
-    if (!f.var.empty() && std::any_of(out.begin(), out.end(),
-                                      [&](const Field& o) { return o.var == f.var; })) {
+    if (!f.var.empty() &&
+        std::any_of(out.begin(), out.end(), [&](const Field& o) { return o.var == f.var; })) {
       return bad("field var '" + f.var + "' appears twice");
     }
     out.push_back(std::move(f));

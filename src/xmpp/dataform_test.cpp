@@ -165,8 +165,8 @@ TEST(DataForm, SubmissionMissingARequiredFieldIsNotAcceptable) {
   EXPECT_NE(err->text.find("public"), std::string::npos);
 
   // An empty value does not satisfy <required/> either.
-  Form empty = parsed(
-      "<x xmlns='jabber:x:data' type='submit'><field var='public'><value/></field></x>");
+  Form empty =
+      parsed("<x xmlns='jabber:x:data' type='submit'><field var='public'><value/></field></x>");
   EXPECT_TRUE(validate(empty, form).has_value());
 }
 
@@ -208,10 +208,9 @@ TEST(DataForm, ListValuesMustBeAmongTheOptions) {
 TEST(DataForm, JidFieldsNeedValidJids) {
   // §3.3 note: jid-single and jid-multi MUST contain valid Jabber IDs.
   Form form = parsed(kExample2);
-  auto err = validate(
-      parsed(submit_with("<field var='invitelist'><value>juliet@capulet.com</value>"
-                         "<value>not a jid@@</value></field>")),
-      form);
+  auto err = validate(parsed(submit_with("<field var='invitelist'><value>juliet@capulet.com</value>"
+                                         "<value>not a jid@@</value></field>")),
+                      form);
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->condition, "not-acceptable");
 
@@ -334,8 +333,7 @@ TEST(DataForm, MalformedFormsAreBadRequests) {
 
 TEST(DataForm, UnknownFieldTypeIsTextSingle) {
   // §3.3: text-single MUST be assumed for a type the receiver does not understand.
-  Form f = parsed(
-      "<x xmlns='jabber:x:data' type='form'><field type='x-color' var='c'/></x>");
+  Form f = parsed("<x xmlns='jabber:x:data' type='form'><field type='x-color' var='c'/></x>");
   EXPECT_EQ(f.fields[0].effective_type(), FieldType::kTextSingle);
   // Without a type attribute (submissions) the type is left unset.
   Form s = parsed("<x xmlns='jabber:x:data' type='submit'><field var='c'/></x>");

@@ -650,18 +650,15 @@ class Parser {
   // been read, whatever the order of its tables).
   void check_registration_domains() {
     const auto& served = config_.domains;
+    std::string all;
+    for (const auto& d : served) {
+      all += (all.empty() ? "" : ", ") + quote_value(d);
+    }
     for (const auto& [domain, where, key] : allow_sources_) {
       if (std::find(served.begin(), served.end(), domain) == served.end()) {
         error(where, key,
               "domain " + quote_value(domain) + " is not one of the served domains (domains = [" +
-                  [&] {
-                    std::string all;
-                    for (const auto& d : served) {
-                      all += (all.empty() ? "" : ", ") + quote_value(d);
-                    }
-                    return all;
-                  }() +
-                  "])");
+                  all + "])");
       }
     }
   }

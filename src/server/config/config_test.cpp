@@ -359,10 +359,10 @@ TEST(Config, RegistrationErrorsNameFileLineAndKey) {
   expect_error("[registration]\nthrottle_period = 0\n", 2, "registration.throttle_period",
                "between 1 and 31536000");
   expect_error("[registration]\nremove = 1\n", 2, "registration.remove", "expected a boolean");
-  expect_error("[registration]\npassword_change = \"no\"\n", 2,
-               "registration.password_change", "expected a boolean");
-  expect_error("[registration]\nallow_registration = true\n", 2,
-               "registration.allow_registration", "unknown key");
+  expect_error("[registration]\npassword_change = \"no\"\n", 2, "registration.password_change",
+               "expected a boolean");
+  expect_error("[registration]\nallow_registration = true\n", 2, "registration.allow_registration",
+               "unknown key");
 }
 
 }  // namespace

@@ -645,9 +645,9 @@ asio::awaitable<bool> C2sStream::pre_auth_iq(const xml::Element& e) {
   if ((type != "get" && type != "set") || children.empty()) {
     co_return false;
   }
-  const module::PreAuthIqHandler* handler = env_.registry.find_pre_auth_iq(
-      type == "get" ? module::IqType::kGet : module::IqType::kSet, children.front()->xmlns(),
-      children.front()->name());
+  const module::PreAuthIqHandler* handler =
+      env_.registry.find_pre_auth_iq(type == "get" ? module::IqType::kGet : module::IqType::kSet,
+                                     children.front()->xmlns(), children.front()->name());
   if (handler == nullptr) {
     co_return false;
   }
