@@ -224,6 +224,8 @@ class Register final : public module::Module {
       auto op = remove(iq);
       co_return co_await std::move(op);
     }
+    // §3.3: errors to a password change SHOULD NOT return the original XML (the password).
+    iq.omit_payload_in_error();
     auto op = change_password(iq, req);
     co_return co_await std::move(op);
   }

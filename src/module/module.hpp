@@ -60,6 +60,10 @@ struct Iq {
   // §3.2: end the account's sessions once the requester has its result).
   std::vector<std::function<void()>>* after_reply = nullptr;
   void then_run(std::function<void()> action) const { after_reply->push_back(std::move(action)); }
+  // An error reply to this request leaves out the request's payload (RFC 6120 §8.3.1 makes
+  // including it optional; XEP-0077 §3.3: password change errors SHOULD NOT echo it).
+  bool* error_without_payload = nullptr;
+  void omit_payload_in_error() const { *error_without_payload = true; }
 };
 
 // A handler answers with a payload (result with that child), an empty result, or an error.

@@ -277,15 +277,22 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   module::IqResult result;
   std::vector<xml::Element> follow_ups;
   std::vector<std::function<void()>> after_reply;
+  bool error_without_payload = false;
   try {
-    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply};
+    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply, &error_without_payload};
     result = co_await (*handler)(iq);
   } catch (const std::exception& e) {
     log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
     result = StanzaError::internal_server_error();
   }
   if (auto* err = std::get_if<StanzaError>(&result)) {
-    bounce(s, *err);
+    if (error_without_payload) {
+      xml::Element head = s;
+      head.nodes().clear();
+      bounce(head, *err);
+    } else {
+      bounce(s, *err);
+    }
     for (auto& action : after_reply) {
       action();
     }

@@ -373,6 +373,9 @@ def test_change_password(server):
         # Only the own account.
         reply = register_raw(c, "bob", "hijack", "p2")
         assert x.stanza_error(reply) == ("cancel", "not-allowed")
+        # §3.3: the error does not return the original XML (the password).
+        assert reply.find(q(NS_REG, "query")) is None, ET.tostring(reply)
+        assert b"hijack" not in ET.tostring(reply)
         assert register_raw(c, "alice", "n3w secret", "p3").get("type") == "result"
     finally:
         c.close()
@@ -514,6 +517,7 @@ def test_post_login_operations_can_be_disabled(server_factory):
 def test_starlingctl_deluser_removes_data(server_factory):
     s = server_factory()
     s.adduser("quinn@localhost", "secret")
+    s.adduser("bob@localhost", "secret")
     s.start()
     c = Raw(s.port)
     try:
@@ -522,6 +526,15 @@ def test_starlingctl_deluser_removes_data(server_factory):
         assert roster_items(c) == ["bob@localhost"]
     finally:
         c.close()
+    # An offline message for quinn (no available resource now).
+    bob = Raw(s.port)
+    try:
+        x.login(bob, "bob", "secret", "b")
+        bob.send("<message to='quinn@localhost' type='chat'><body>stored</body></message>")
+        bob.send("<iq type='get' id='ping1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+        assert x.wait_id(bob, "ping1").get("type") == "result"
+    finally:
+        bob.close()
     r = s.ctl("deluser", "quinn@localhost")
     assert r.returncode == 0, r.stderr
     assert not can_login(s.port, "quinn", "secret")
@@ -530,5 +543,7 @@ def test_starlingctl_deluser_removes_data(server_factory):
     try:
         x.login(c, "quinn", "secret", "r")
         assert roster_items(c) == []
+        c.send("<presence/>")
+        x.no_element(c, lambda e: e.tag == q(NS_CLIENT, "message"), timeout=1.0)
     finally:
         c.close()
