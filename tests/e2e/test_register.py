@@ -275,8 +275,21 @@ def test_malformed_requests(open_server):
         reply = reg_iq(c, "b4", "set", "<x xmlns='jabber:x:data' type='submit'>"
                        "<field var='a'/><field var='a'/></x>")
         assert x.stanza_error(reply) == ("modify", "bad-request")
+        # RFC 6120 §8.2.3: an iq needs an id.
+        c.send("<iq type='get'><query xmlns='%s'/></iq>" % NS_REG)
+        err = x.wait_element(c, lambda e: e.tag == q(NS_CLIENT, "iq") and e.get("id") is None)
+        assert x.stanza_error(err) == ("modify", "bad-request")
         # Any other iq before authentication still ends the stream (RFC 6120 §4.9.3.12).
         c.send("<iq type='get' id='b5'><query xmlns='jabber:iq:roster'/></iq>")
+        x.expect_stream_error(c, "not-authorized", reply_close=True)
+    finally:
+        c.close()
+
+
+def test_only_the_server_can_be_addressed_before_login(open_server):
+    c, _ = pre_auth(open_server.port)
+    try:
+        c.send("<iq type='get' id='o1' to='bob@localhost'><query xmlns='%s'/></iq>" % NS_REG)
         x.expect_stream_error(c, "not-authorized", reply_close=True)
     finally:
         c.close()
