@@ -104,6 +104,18 @@ def test_feature_and_fields_when_enabled(open_server):
         c.close()
 
 
+def test_register_over_direct_tls(open_server):
+    # XEP-0368 direct TLS: the stream starts in the state after STARTTLS.
+    c = Raw(open_server.tls_port)
+    try:
+        f = x.direct_tls(c)
+        assert f.find(q(NS_FEATURE, "register")) is not None, ET.tostring(f)
+        assert register_raw(c, "tess", "t3ss").get("type") == "result"
+    finally:
+        c.close()
+    assert can_login(open_server.port, "tess", "t3ss")
+
+
 def test_no_feature_before_tls(open_server):
     c = Raw(open_server.port)
     try:
