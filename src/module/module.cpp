@@ -74,6 +74,23 @@ void ModuleContext::add_stream_feature(xml::Element feature) {
   registrations_.emplace_back([&list, it] { list.erase(it); });
 }
 
+void ModuleContext::on_pre_auth_iq(IqType type, std::string ns, std::string element,
+                                   PreAuthIqHandler handler) {
+  IqKey key{type, Target::kServer, std::move(ns), std::move(element)};
+  if (registry_.pre_auth_iq_.contains(key)) {
+    throw std::logic_error("module " + name_ + ": pre-auth iq handler for {" + key.ns + "}" +
+                           key.element + " registered twice");
+  }
+  registry_.pre_auth_iq_.emplace(key, std::move(handler));
+  registrations_.emplace_back([reg = &registry_, key] { reg->pre_auth_iq_.erase(key); });
+}
+
+void ModuleContext::add_pre_auth_stream_feature(xml::Element feature, DomainFilter offered) {
+  auto& list = registry_.pre_auth_features_;
+  auto it = list.emplace(list.end(), std::move(feature), std::move(offered));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
 void ModuleContext::send(xml::Element stanza) {
   sink_.route(std::make_shared<const xml::Element>(std::move(stanza)));
 }
@@ -90,6 +107,22 @@ const IqHandler* Registry::find_iq(const IqKey& key) const {
 const DiscoNodeHandler* Registry::find_disco_node(Target t, const std::string& node) const {
   auto it = disco_nodes_.find(std::make_pair(t, node));
   return it == disco_nodes_.end() ? nullptr : &it->second;
+}
+
+const PreAuthIqHandler* Registry::find_pre_auth_iq(IqType type, std::string_view ns,
+                                                   std::string_view element) const {
+  auto it = pre_auth_iq_.find(IqKey{type, Target::kServer, std::string(ns), std::string(element)});
+  return it == pre_auth_iq_.end() ? nullptr : &it->second;
+}
+
+std::vector<xml::Element> Registry::pre_auth_stream_features(std::string_view domain) const {
+  std::vector<xml::Element> out;
+  for (const auto& [feature, offered] : pre_auth_features_) {
+    if (!offered || offered(domain)) {
+      out.push_back(feature);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> Registry::features(Target t) const {

@@ -68,12 +68,37 @@ struct Iq {
   // Stanzas routed right after the reply, in order (e.g. RFC 6121 §2.6.3 interim roster pushes).
   std::vector<xml::Element>* follow_ups = nullptr;
   void then_send(xml::Element stanza) const { follow_ups->push_back(std::move(stanza)); }
+  // Actions run after the reply and the follow-ups have been routed, in order (e.g. XEP-0077
+  // §3.2: end the account's sessions once the requester has its result).
+  std::vector<std::function<void()>>* after_reply = nullptr;
+  void then_run(std::function<void()> action) const { after_reply->push_back(std::move(action)); }
+  // An error reply to this request leaves out the request's payload (RFC 6120 §8.3.1 makes
+  // including it optional; XEP-0077 §3.3: password change errors SHOULD NOT echo it).
+  bool* error_without_payload = nullptr;
+  void omit_payload_in_error() const { *error_without_payload = true; }
 };
 
 // A handler answers with a payload (result with that child), an empty result, or an error.
 struct Empty {};
 using IqResult = std::variant<xml::Element, Empty, xmpp::StanzaError>;
 using IqHandler = std::function<boost::asio::awaitable<IqResult>(const Iq&)>;
+
+// An iq a client sends on its stream after TLS but before authenticating (XEP-0077 §3.1
+// account registration). The client has no JID yet, so the handler learns only the stream's
+// domain and where the connection comes from. The c2s stream answers with the handler's result
+// (no 'to'; 'from' = the domain when the request named it); an iq for which no handler is
+// registered still ends the stream with <not-authorized/> (RFC 6120 §4.9.3.12). Requests of
+// one stream are handled one at a time, in order.
+struct PreAuthIq {
+  const xml::Element& stanza;
+  const xml::Element& payload;
+  std::string domain;          // the domain of the stream (its header's 'to'), prepared
+  std::string remote_address;  // the client's IP address, without port ("192.0.2.7", "::1")
+};
+using PreAuthIqHandler = std::function<boost::asio::awaitable<IqResult>(const PreAuthIq&)>;
+// Decides, per served domain, whether a pre-authentication stream feature is offered. Called on
+// every shard: it must only read immutable state (the configuration).
+using DomainFilter = std::function<bool(std::string_view domain)>;
 
 // Takes a message for an existing account that has no available resource (RFC 6121 §8.5.2.2.1)
 // and returns true when it stored it; false makes the router answer service-unavailable.
@@ -185,6 +210,10 @@ class StanzaSink {
   virtual void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) = 0;
   // Delivers `stanza` unchanged to one bound resource, if it is bound.
   virtual void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) = 0;
+  // Ends every session of the account `bare` with the stream error `condition` (RFC 6120
+  // §4.9.3) and removes them from the session table at once, so nothing more is routed to
+  // them. Stanzas routed to those sessions before this call are delivered before the error.
+  virtual void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) = 0;
 };
 
 // Facts about the running server a module may read.
@@ -240,6 +269,16 @@ class ModuleContext {
   void on_offline_message(OfflineHandler handler);
   // A stream feature offered to clients after authentication (e.g. RFC 6121 §2.6.1 <ver/>).
   void add_stream_feature(xml::Element feature);
+  // Handles iq get or set with this payload before authentication (see PreAuthIq). A second
+  // handler for the same key is a start-up error (throws).
+  void on_pre_auth_iq(IqType type, std::string ns, std::string element, PreAuthIqHandler handler);
+  // A stream feature offered before authentication, after TLS (e.g. XEP-0077 §5 <register/>),
+  // on streams whose domain passes `offered`.
+  void add_pre_auth_stream_feature(xml::Element feature, DomainFilter offered);
+  // Ends every session of an account (see StanzaSink::end_sessions).
+  void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text = {}) {
+    sink_.end_sessions(bare, std::move(condition), std::move(text));
+  }
 
   const std::string& name() const { return name_; }
   const config::Config& config() const { return config_; }
@@ -292,6 +331,12 @@ class Registry {
     return presence_.inbound ? &presence_ : nullptr;
   }
   const DiscoNodeHandler* find_disco_node(Target t, const std::string& node) const;
+  // nullptr when no module handles this iq before authentication.
+  const PreAuthIqHandler* find_pre_auth_iq(IqType type, std::string_view ns,
+                                           std::string_view element) const;
+  // The pre-authentication stream features offered on a stream to `domain`, in registration
+  // order.
+  std::vector<xml::Element> pre_auth_stream_features(std::string_view domain) const;
 
  private:
   friend class ModuleContext;
@@ -299,6 +344,8 @@ class Registry {
   std::multimap<Target, std::string> features_;
   std::multimap<Target, Identity> identities_;
   std::list<xml::Element> stream_features_;
+  std::map<IqKey, PreAuthIqHandler> pre_auth_iq_;  // Target is always kServer
+  std::list<std::pair<xml::Element, DomainFilter>> pre_auth_features_;
   // One list per event type of events.hpp; add new events here too.
   std::tuple<std::list<std::function<void(const events::SessionBound&)>>,
              std::list<std::function<void(const events::SessionClosed&)>>,

@@ -25,6 +25,10 @@ class NullSink : public StanzaSink {
   }
   void deliver_to_available(const xmpp::Jid&, xmpp::StanzaPtr) override {}
   void deliver_to_resource(const xmpp::Jid&, xmpp::StanzaPtr) override {}
+  void end_sessions(const xmpp::Jid& bare, std::string condition, std::string) override {
+    ended.push_back(bare.str() + " " + condition);
+  }
+  std::vector<std::string> ended;
 };
 
 std::unique_ptr<storage::Storage> temp_storage() {
@@ -118,6 +122,53 @@ TEST(Registry, DiscoNodesArePerTargetAndNodeAndRemovedWithTheirContext) {
   }
   EXPECT_EQ(f.registry.find_disco_node(Target::kAccount, "urn:node"), nullptr);
   EXPECT_EQ(f.registry.find_disco_node(Target::kServer, "urn:node"), nullptr);
+}
+
+TEST(Registry, PreAuthIqHandlersAreKeyedByTypeAndPayload) {
+  Fixture f;
+  {
+    auto ctx = f.context("register");
+    ctx->on_pre_auth_iq(
+        IqType::kGet, "jabber:iq:register", "query",
+        [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> { co_return Empty{}; });
+    EXPECT_NE(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query"), nullptr);
+    EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kSet, "jabber:iq:register", "query"), nullptr);
+    EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:roster", "query"), nullptr);
+    // Post-authentication handlers are a separate table.
+    EXPECT_EQ(f.registry.find_iq({IqType::kGet, Target::kServer, "jabber:iq:register", "query"}),
+              nullptr);
+    EXPECT_THROW(ctx->on_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query",
+                                     [](const PreAuthIq&) -> boost::asio::awaitable<IqResult> {
+                                       co_return Empty{};
+                                     }),
+                 std::logic_error);
+  }
+  EXPECT_EQ(f.registry.find_pre_auth_iq(IqType::kGet, "jabber:iq:register", "query"), nullptr);
+}
+
+TEST(Registry, PreAuthStreamFeaturesAreFilteredPerDomain) {
+  Fixture f;
+  auto ctx = f.context("register");
+  ctx->add_pre_auth_stream_feature(
+      xml::Element("register", "http://jabber.org/features/iq-register"),
+      [](std::string_view d) { return d == "open.example"; });
+  ctx->add_pre_auth_stream_feature(xml::Element("always", "urn:test"), nullptr);
+  auto open = f.registry.pre_auth_stream_features("open.example");
+  ASSERT_EQ(open.size(), 2u);
+  EXPECT_EQ(open[0].name(), "register");
+  EXPECT_EQ(open[1].name(), "always");
+  auto closed = f.registry.pre_auth_stream_features("closed.example");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].name(), "always");
+  ctx.reset();
+  EXPECT_TRUE(f.registry.pre_auth_stream_features("open.example").empty());
+}
+
+TEST(ModuleContext, EndSessionsGoesToTheSink) {
+  Fixture f;
+  auto ctx = f.context("register");
+  ctx->end_sessions(*xmpp::Jid::parse("bill@localhost"), "not-authorized");
+  EXPECT_EQ(f.sink.ended, std::vector<std::string>{"bill@localhost not-authorized"});
 }
 
 }  // namespace

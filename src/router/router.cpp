@@ -335,15 +335,26 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   }
   module::IqResult result;
   std::vector<xml::Element> follow_ups;
+  std::vector<std::function<void()>> after_reply;
+  bool error_without_payload = false;
   try {
-    module::Iq iq{s, payload, from, to, &follow_ups};
+    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply, &error_without_payload};
     result = co_await (*handler)(iq);
   } catch (const std::exception& e) {
     log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
     result = StanzaError::internal_server_error();
   }
   if (auto* err = std::get_if<StanzaError>(&result)) {
-    bounce(s, *err);
+    if (error_without_payload) {
+      xml::Element head = s;
+      head.nodes().clear();
+      bounce(head, *err);
+    } else {
+      bounce(s, *err);
+    }
+    for (auto& action : after_reply) {
+      action();
+    }
     co_return;
   }
   const xml::Element* p = std::get_if<xml::Element>(&result);
@@ -357,6 +368,9 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   route(std::make_shared<const xml::Element>(std::move(reply)));
   for (auto& f : follow_ups) {
     route(std::make_shared<const xml::Element>(std::move(f)));
+  }
+  for (auto& action : after_reply) {
+    action();
   }
 }
 
@@ -533,6 +547,29 @@ asio::awaitable<bool> Router::is_bound(Jid full) {
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
   co_return co_await std::move(op);
+}
+
+// Ends every session of an account (XEP-0077 §3.2 cancellation). On the partition's shard, so
+// it runs after whatever was routed to the account before it; each entry is removed from the
+// table here (kick() leaves unbinding to the router) and each session is told on its own shard.
+void Router::end_sessions(const Jid& bare, std::string condition, std::string text) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
+                                      condition = std::move(condition), text = std::move(text)] {
+    const auto* rs = partitions_[part]->resources(b);
+    if (rs == nullptr) {
+      return;
+    }
+    std::vector<std::pair<std::string, session::ResourceEntry>> ended(rs->begin(), rs->end());
+    for (const auto& [resource, e] : ended) {
+      partitions_[part]->unbind(b, resource, e.id);
+      asio::post(shards_.executor(e.shard), [weak = e.session, condition, text] {
+        if (auto session = weak.lock()) {
+          session->kick(condition, text);
+        }
+      });
+    }
+  });
 }
 
 }  // namespace starling::router

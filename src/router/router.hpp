@@ -47,6 +47,7 @@ class Router : public module::StanzaSink {
       const xmpp::Jid& bare) override;
   void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) override;
   void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) override;
+  void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) override;
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to

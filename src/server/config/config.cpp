@@ -17,6 +17,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "xmpp/jid.hpp"
@@ -28,6 +29,11 @@ std::string Endpoint::str() const {
     return "[" + host + "]:" + std::to_string(port);
   }
   return host + ":" + std::to_string(port);
+}
+
+bool Config::Registration::allowed(std::string_view domain) const {
+  return allow_all ||
+         std::find(allow_domains.begin(), allow_domains.end(), domain) != allow_domains.end();
 }
 
 Config defaults() { return Config{}; }
@@ -193,7 +199,10 @@ class Parser {
              {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
              {"roster", [this](const toml::node& n, const std::string& k) { roster(n, k); }},
              {"offline", [this](const toml::node& n, const std::string& k) { offline(n, k); }},
+             {"registration",
+              [this](const toml::node& n, const std::string& k) { registration(n, k); }},
          });
+    check_registration_domains();
     if (errors_.empty()) {
       return std::move(config_);
     }
@@ -574,8 +583,97 @@ class Parser {
          });
   }
 
+  void registration(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::Registration& r = config_.registration;
+    walk(*t, key,
+         {
+             {"allow",
+              [this, &r](const toml::node& v, const std::string& k) {
+                if (const auto* b = v.as_boolean()) {
+                  r.allow_all = b->get();
+                  return;
+                }
+                const toml::array* a = v.as_array();
+                if (a == nullptr) {
+                  wrong_type(v, k, "a boolean or an array of domains");
+                  return;
+                }
+                for (const toml::node& e : *a) {
+                  auto s = string(e, k);
+                  if (!s) {
+                    continue;
+                  }
+                  auto prepared = xmpp::prep_domainpart(*s);
+                  if (!prepared) {
+                    error(e.source(), k, quote_value(*s) + " is not a valid domain name");
+                    continue;
+                  }
+                  if (std::find(r.allow_domains.begin(), r.allow_domains.end(), *prepared) ==
+                      r.allow_domains.end()) {
+                    r.allow_domains.push_back(*prepared);
+                    allow_sources_.emplace_back(*prepared, e.source(), k);
+                  }
+                }
+              }},
+             {"throttle_max",
+              [this, &r](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 0, 1000000)) {
+                  r.throttle_max = static_cast<std::size_t>(*i);
+                }
+              }},
+             {"throttle_period",
+              [this, &r](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1, 31536000)) {
+                  r.throttle_period = static_cast<std::uint32_t>(*i);
+                }
+              }},
+             {"password_change",
+              [this, &r](const toml::node& v, const std::string& k) {
+                if (auto b = boolean(v, k)) {
+                  r.password_change = *b;
+                }
+              }},
+             {"remove",
+              [this, &r](const toml::node& v, const std::string& k) {
+                if (auto b = boolean(v, k)) {
+                  r.remove = *b;
+                }
+              }},
+         });
+  }
+
+  // Every domain listed in registration.allow must be served (checked once the whole file has
+  // been read, whatever the order of its tables).
+  void check_registration_domains() {
+    const auto& served = config_.domains;
+    std::string all;
+    for (const auto& d : served) {
+      all += (all.empty() ? "" : ", ") + quote_value(d);
+    }
+    for (const auto& [domain, where, key] : allow_sources_) {
+      if (std::find(served.begin(), served.end(), domain) == served.end()) {
+        error(where, key,
+              "domain " + quote_value(domain) + " is not one of the served domains (domains = [" +
+                  all + "])");
+      }
+    }
+  }
+
+  std::optional<bool> boolean(const toml::node& n, std::string_view key) {
+    if (const auto* b = n.as_boolean()) {
+      return b->get();
+    }
+    wrong_type(n, key, "a boolean");
+    return std::nullopt;
+  }
+
   std::string name_;
   Config config_;
+  std::vector<std::tuple<std::string, toml::source_region, std::string>> allow_sources_;
   std::vector<Issue> errors_;
 };
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -54,6 +55,21 @@ struct Config {
   struct Offline {
     std::size_t max_messages = 100;  // XEP-0160 per-account quota; 0 = no offline storage
   } offline;
+
+  // XEP-0077 In-Band Registration.
+  struct Registration {
+    // Account creation before login (§3.1): off, on for every served domain (`allow = true`),
+    // or on for the listed domains only (`allow = ["example.org"]`).
+    bool allow_all = false;
+    std::vector<std::string> allow_domains;  // PRECIS-prepared, each one of `domains`
+    // At most throttle_max accounts created per IP address per throttle_period seconds;
+    // 0 = no limit.
+    std::size_t throttle_max = 5;
+    std::uint32_t throttle_period = 3600;
+    bool password_change = true;  // §3.3 for logged-in users
+    bool remove = true;           // §3.2 cancellation by logged-in users
+    bool allowed(std::string_view domain) const;
+  } registration;
 
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error

@@ -304,3 +304,66 @@ TEST_F(ConfigFile, MissingOrUnreadableFile) {
 
 }  // namespace
 }  // namespace starling::config
+
+namespace starling::config {
+namespace {
+
+TEST(Config, RegistrationDefaultsToOff) {
+  // XEP-0077 §8 and XEP-0479: in-band registration is a policy matter, off by default.
+  Config c = defaults();
+  EXPECT_FALSE(c.registration.allow_all);
+  EXPECT_TRUE(c.registration.allow_domains.empty());
+  EXPECT_FALSE(c.registration.allowed("localhost"));
+  EXPECT_EQ(c.registration.throttle_max, 5u);
+  EXPECT_EQ(c.registration.throttle_period, 3600u);
+  EXPECT_TRUE(c.registration.password_change);
+  EXPECT_TRUE(c.registration.remove);
+}
+
+TEST(Config, RegistrationAllowTrueMeansEveryDomain) {
+  auto r = load(
+      "domains = [\"a.example\", \"b.example\"]\n"
+      "[registration]\nallow = true\nthrottle_max = 0\nthrottle_period = 60\n"
+      "password_change = false\nremove = false\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->registration.allowed("a.example"));
+  EXPECT_TRUE(r->registration.allowed("b.example"));
+  EXPECT_EQ(r->registration.throttle_max, 0u);
+  EXPECT_EQ(r->registration.throttle_period, 60u);
+  EXPECT_FALSE(r->registration.password_change);
+  EXPECT_FALSE(r->registration.remove);
+}
+
+TEST(Config, RegistrationAllowListsDomains) {
+  // The table may come before or after `domains` in the file's order of keys; the check
+  // runs once everything is read. Names are prepared (case, IDNA) like `domains`.
+  auto r = load(
+      "domains = [\"a.example\", \"b.example\"]\n"
+      "[registration]\nallow = [\"B.Example\", \"b.example\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->registration.allow_domains, std::vector<std::string>{"b.example"});
+  EXPECT_FALSE(r->registration.allowed("a.example"));
+  EXPECT_TRUE(r->registration.allowed("b.example"));
+}
+
+TEST(Config, RegistrationErrorsNameFileLineAndKey) {
+  expect_error("domains = [\"a.example\"]\n[registration]\nallow = [\"c.example\"]\n", 3,
+               "registration.allow", "not one of the served domains");
+  expect_error("[registration]\nallow = \"yes\"\n", 2, "registration.allow",
+               "expected a boolean or an array of domains, got a string");
+  expect_error("[registration]\nallow = [\"bad domain!\"]\n", 2, "registration.allow",
+               "is not a valid domain name");
+  expect_error("[registration]\nallow = [1]\n", 2, "registration.allow", "expected a string");
+  expect_error("[registration]\nthrottle_max = -1\n", 2, "registration.throttle_max",
+               "between 0 and 1000000");
+  expect_error("[registration]\nthrottle_period = 0\n", 2, "registration.throttle_period",
+               "between 1 and 31536000");
+  expect_error("[registration]\nremove = 1\n", 2, "registration.remove", "expected a boolean");
+  expect_error("[registration]\npassword_change = \"no\"\n", 2, "registration.password_change",
+               "expected a boolean");
+  expect_error("[registration]\nallow_registration = true\n", 2, "registration.allow_registration",
+               "unknown key");
+}
+
+}  // namespace
+}  // namespace starling::config

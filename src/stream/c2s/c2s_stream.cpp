@@ -72,6 +72,13 @@ C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool di
   boost::system::error_code ec;
   auto ep = stream_.next_layer().remote_endpoint(ec);
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (!ec) {
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    }
+    remote_ip_ = addr.to_string();
+  }
   started_at_ = last_read_ = rate_refilled_at_ = Clock::now();
   rate_tokens_ = static_cast<double>(
       std::max(env.config.c2s.max_stanza_size, env.config.c2s.max_bytes_per_second));
@@ -434,6 +441,10 @@ void C2sStream::send_features() {
           cbe.add_child("channel-binding", std::string(ns::kSaslCb)).set_attr("type", t);
         }
       }
+      // Module features before authentication, per domain (e.g. XEP-0077 §5 <register/>).
+      for (auto& feature : env_.registry.pre_auth_stream_features(domain_)) {
+        f.add_child(std::move(feature));
+      }
       break;
     }
     case State::kNeedBind:
@@ -578,6 +589,12 @@ asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
         co_await sasl_fail(auth::SaslFailure::kAborted);  // RFC 6120 §6.4.4
         co_return !closing_;
       }
+      {
+        auto op = pre_auth_iq(e);
+        if (co_await std::move(op)) {
+          co_return !closing_ && !dead_;
+        }
+      }
       // RFC 6120 §4.9.3.12: stanzas before authentication.
       begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type", "Authenticate first");
       co_return false;
@@ -621,6 +638,73 @@ asio::awaitable<bool> C2sStream::starttls() {
   header_sent_ = false;
   parser_.reset();  // RFC 6120 §5.4.3.3: a fresh stream over TLS
   co_return false;  // discard whatever followed <starttls/> in the same read
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests before authentication that a module handles (module::PreAuthIq), e.g. XEP-0077
+// §3.1 in-band registration. Returns false when no module handles `e`; the caller then ends
+// the stream as for any stanza before authentication.
+
+asio::awaitable<bool> C2sStream::pre_auth_iq(const xml::Element& e) {
+  if (xmpp::kind_of(e) != xmpp::StanzaKind::kIq || e.xmlns() != ns::kClient) {
+    co_return false;
+  }
+  std::string_view type = e.attr_or("type");
+  auto children = e.elements();
+  if ((type != "get" && type != "set") || children.empty()) {
+    co_return false;
+  }
+  const module::PreAuthIqHandler* handler =
+      env_.registry.find_pre_auth_iq(type == "get" ? module::IqType::kGet : module::IqType::kSet,
+                                     children.front()->xmlns(), children.front()->name());
+  if (handler == nullptr) {
+    co_return false;
+  }
+  // Only the server itself can be addressed before authentication.
+  const std::string* to = e.attr("to");
+  if (to != nullptr) {
+    auto j = Jid::parse(*to);
+    if (!j || !j->is_domain() || j->domain() != domain_) {
+      co_return false;
+    }
+  }
+  xml::Element request = e;
+  request.remove_attr("from");  // the client has no address yet
+  const bool named_server = to != nullptr;
+  auto answer = [&](xml::Element reply) {
+    reply.remove_attr("to");
+    if (named_server) {
+      reply.set_attr("from", domain_);
+    } else {
+      reply.remove_attr("from");
+    }
+    send(reply);
+  };
+  if (!request.attr("id") || children.size() != 1) {
+    // RFC 6120 §8.2.3: an id, and exactly one payload in a get or set.
+    answer(xmpp::make_error_reply(
+        request, StanzaError::bad_request("an iq of type get or set needs an id and one child")));
+    co_return true;
+  }
+  module::IqResult result;
+  try {
+    module::PreAuthIq iq{request, *request.elements().front(), domain_, remote_ip_};
+    auto op = (*handler)(iq);
+    result = co_await std::move(op);
+  } catch (const std::exception& ex) {
+    log::error("c2s {}: pre-auth iq handler for {{{}}}{} failed: {}", remote_,
+               children.front()->xmlns(), children.front()->name(), ex.what());
+    result = StanzaError::internal_server_error();
+  }
+  if (dead_ || closing_) {
+    co_return true;
+  }
+  if (auto* err = std::get_if<StanzaError>(&result)) {
+    answer(xmpp::make_error_reply(request, *err));
+  } else {
+    answer(xmpp::make_iq_result(request, std::get_if<xml::Element>(&result)));
+  }
+  co_return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   boost::asio::awaitable<bool> handle_header(const xml::StreamHeader& h);
   boost::asio::awaitable<bool> handle_element(xml::Element& e);
   boost::asio::awaitable<bool> starttls();
+  boost::asio::awaitable<bool> pre_auth_iq(const xml::Element& e);
   boost::asio::awaitable<void> sasl_auth(const xml::Element& e);
   boost::asio::awaitable<void> sasl_response(const xml::Element& e);
   boost::asio::awaitable<void> sasl_step(std::string_view data, bool first);
@@ -118,6 +119,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
   bool tls_active_ = false;
   std::string remote_;
+  std::string remote_ip_;  // the client's address without port, for module::PreAuthIq
 
   xml::StreamParser parser_;
   State state_ = State::kNeedTls;
