@@ -79,6 +79,30 @@ void Presence::start(module::ModuleContext& ctx) {
   ctx.on<events::PresenceBroadcast>([this](const events::PresenceBroadcast& e) {
     asio::co_spawn(e.executor, broadcast(e), asio::detached);
   });
+  // §8.5.3.1: the sessions learn who shares the account's presence, at bind and on changes.
+  ctx.on<events::SessionBound>([this](const events::SessionBound& e) {
+    if (e.executor) {
+      asio::co_spawn(e.executor, refresh_audience(e.jid.bare()), asio::detached);
+    }
+  });
+  ctx.on<events::RosterChanged>([this](const events::RosterChanged& e) {
+    asio::co_spawn(e.executor, refresh_audience(e.jid), asio::detached);
+  });
+}
+
+asio::awaitable<void> Presence::refresh_audience(Jid user) {
+  std::string domain = user.domain(), local = user.local();
+  auto op = ctx_->storage().run([domain, local](storage::Backend& b) {
+    auto audience = std::make_shared<std::unordered_set<std::string>>();
+    for (auto& [jid, value] : b.kv_get_all(domain, local, kItems)) {
+      if (auto item = parse_stored(value); item && has_from(item->subscription)) {
+        audience->insert(jid);
+      }
+    }
+    return audience;
+  });
+  auto audience = co_await std::move(op);
+  ctx_->sink().set_audience(user, std::move(audience));
 }
 
 void Presence::route_copy(const xml::Element& stanza, const std::string& from,

@@ -24,6 +24,7 @@ class Presence {
   // "unavailable") from the user's full JIDs to `contact` (§3.1.5, §3.2.2, §3.3.3).
   boost::asio::awaitable<void> presence_from_resources(xmpp::Jid user, std::string contact,
                                                        std::string type);
+  boost::asio::awaitable<void> refresh_audience(xmpp::Jid user);
   void route_copy(const xml::Element& stanza, const std::string& from, const std::string& to);
 
   module::ModuleContext* ctx_ = nullptr;

@@ -22,6 +22,8 @@
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "module/module.hpp"
+#include "modules/rfc6121_roster/roster_store.hpp"
+#include "modules/rfc6121_roster/subscription.hpp"
 #include "modules/xep0077_register/register_query.hpp"
 #include "modules/xep0077_register/throttle.hpp"
 #include "server/config/config.hpp"
@@ -236,6 +238,33 @@ class Register final : public module::Module {
                             "Accounts cannot be deleted in-band on this server"};
     }
     std::string domain = iq.from.domain(), user = iq.from.local();
+    // The contacts learn that the account is gone as if the user had removed each of them
+    // from the roster (RFC 6121 §2.5.2): unavailable presence and "unsubscribed" to those who
+    // see the user's presence, "unsubscribe" to those whose presence the user sees.
+    auto roster_op = ctx_->storage().run(
+        [domain, user](storage::Backend& b) { return roster::load(b, domain, user).items; });
+    auto items = co_await std::move(roster_op);
+    auto res_op = ctx_->sink().available_resources(iq.from.bare());
+    auto resources = co_await std::move(res_op);
+    std::string bare_str = iq.from.bare_str();
+    auto presence = [&](const std::string& from, const std::string& to, const char* type) {
+      xml::Element p("presence", "jabber:client");
+      p.set_attr("from", from);
+      p.set_attr("to", to);
+      p.set_attr("type", type);
+      ctx_->send(std::move(p));
+    };
+    for (const auto& item : items) {
+      if (roster::has_from(item.subscription)) {
+        for (const auto& r : resources) {
+          presence(bare_str + "/" + r.resource, item.jid, "unavailable");
+        }
+        presence(bare_str, item.jid, "unsubscribed");
+      }
+      if (roster::has_to(item.subscription) || item.ask) {
+        presence(bare_str, item.jid, "unsubscribe");
+      }
+    }
     // Backend::delete_account removes the account and the data of every store (roster,
     // offline messages, ...), in one transaction.
     auto op = ctx_->storage().run(
@@ -249,7 +278,6 @@ class Register final : public module::Module {
     }
     log::info("register: {} cancelled its registration", iq.from.bare_str());
     // §3.2: the result first, then every session of the account ends with <not-authorized/>.
-    // (Presence subscriptions do not exist yet, so there are none to cancel.)
     xmpp::Jid bare = iq.from.bare();
     module::ModuleContext* ctx = ctx_;
     iq.then_run([ctx, bare] { ctx->end_sessions(bare, "not-authorized", "Account removed"); });

@@ -19,6 +19,7 @@ namespace starling::events {
 // A client session bound a resource (fired on the session's shard after the bind result).
 struct SessionBound {
   xmpp::Jid jid;  // full JID
+  boost::asio::any_io_executor executor;  // the session's shard
 };
 
 // A session sent available presence without 'to' (RFC 6121 §4.2). `initial` when it was not

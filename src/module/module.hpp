@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -34,6 +35,7 @@ class StanzaFilter;
 namespace starling::module {
 
 using FilterPtr = std::shared_ptr<const session::StanzaFilter>;
+using AudiencePtr = std::shared_ptr<const std::unordered_set<std::string>>;
 
 // Which resources of an account receive a push.
 enum class Interest {
@@ -183,6 +185,8 @@ class Registration {
 };
 
 // Sends stanzas into the router. Implemented by the router; usable from any shard.
+// The coroutines take their arguments by value: a lazily started coroutine must not refer to
+// the caller's temporaries.
 class StanzaSink {
  public:
   virtual ~StanzaSink() = default;
@@ -200,10 +204,13 @@ class StanzaSink {
   // Gives one session a policy of its own (XEP-0016 active list); nullptr: the account's.
   virtual void set_resource_filter(const xmpp::Jid& full, FilterPtr filter) = 0;
   // The policy that applies to `jid` (a full JID's own policy, else the account's).
-  virtual boost::asio::awaitable<FilterPtr> filter_of(const xmpp::Jid& jid) = 0;
+  virtual boost::asio::awaitable<FilterPtr> filter_of(xmpp::Jid jid) = 0;
+  // The bare JIDs subscribed to the account's presence, given to its sessions, which refuse
+  // iq requests from anyone else who did not get directed presence (RFC 6121 §8.5.3.1).
+  virtual void set_audience(const xmpp::Jid& bare, AudiencePtr audience) = 0;
   // The available resources of a local account, read on its partition shard.
   virtual boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
-      const xmpp::Jid& bare) = 0;
+      xmpp::Jid bare) = 0;
   // Delivers `stanza` unchanged to every available resource of the account (RFC 6121 §8.5.2.1.2),
   // without the server-side handling route() would apply (e.g. inbound subscription requests the
   // presence module has already processed).

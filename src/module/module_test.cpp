@@ -18,9 +18,10 @@ class NullSink : public StanzaSink {
   void set_roster_interested(const xmpp::Jid&, Interest) override {}
   void set_account_filter(const xmpp::Jid&, FilterPtr) override {}
   void set_resource_filter(const xmpp::Jid&, FilterPtr) override {}
-  boost::asio::awaitable<FilterPtr> filter_of(const xmpp::Jid&) override { co_return nullptr; }
+  void set_audience(const xmpp::Jid&, AudiencePtr) override {}
+  boost::asio::awaitable<FilterPtr> filter_of(xmpp::Jid) override { co_return nullptr; }
   boost::asio::awaitable<std::vector<AvailableResource>> available_resources(
-      const xmpp::Jid&) override {
+      xmpp::Jid) override {
     co_return std::vector<AvailableResource>{};
   }
   void deliver_to_available(const xmpp::Jid&, xmpp::StanzaPtr) override {}
@@ -93,11 +94,11 @@ TEST(Registry, EventsReachEveryHandlerEvenIfOneThrows) {
   b->on<events::SessionClosed>(
       [&seen](const events::SessionClosed& e) { seen.push_back("closed " + e.jid.str()); });
   auto jid = *xmpp::Jid::parse("a@localhost/r");
-  f.registry.fire(events::SessionBound{jid});
+  f.registry.fire(events::SessionBound{jid, {}});
   f.registry.fire(events::SessionClosed{jid});
   EXPECT_EQ(seen, (std::vector<std::string>{"bound a@localhost/r", "closed a@localhost/r"}));
   b.reset();  // b's handlers go away with its context
-  f.registry.fire(events::SessionBound{jid});
+  f.registry.fire(events::SessionBound{jid, {}});
   EXPECT_EQ(seen.size(), 2u);
 }
 

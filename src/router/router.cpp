@@ -442,7 +442,24 @@ void Router::set_resource_filter(const Jid& full, module::FilterPtr filter) {
   });
 }
 
-asio::awaitable<module::FilterPtr> Router::filter_of(const Jid& jid) {
+void Router::set_audience(const Jid& bare, module::AudiencePtr audience) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part),
+             [this, part, b = bare.bare_str(), audience = std::move(audience)] {
+               partitions_[part]->set_audience(b, audience);
+               if (const auto* rs = partitions_[part]->resources(b)) {
+                 for (const auto& [_, e] : *rs) {
+                   asio::post(shards_.executor(e.shard), [weak = e.session, audience] {
+                     if (auto s = weak.lock()) {
+                       s->set_audience(audience);
+                     }
+                   });
+                 }
+               }
+             });
+}
+
+asio::awaitable<module::FilterPtr> Router::filter_of(Jid jid) {
   std::size_t part = partition_of(jid.bare_str());
   auto body = [this, part, b = jid.bare_str(), r = jid.resource()]()
       -> asio::awaitable<module::FilterPtr> {
@@ -461,7 +478,7 @@ asio::awaitable<Router::BindResult> Router::bind(Jid full, std::weak_ptr<session
                                                  std::size_t shard) {
   std::uint64_t id = next_bind_id_.fetch_add(1, std::memory_order_relaxed);
   std::size_t part = partition_of(full.bare_str());
-  auto body = [this, part, full, s, shard, id]() -> asio::awaitable<module::FilterPtr> {
+  auto body = [this, part, full, s, shard, id]() -> asio::awaitable<BindResult> {
     session::ResourceEntry e;
     e.session = s;
     e.shard = shard;
@@ -475,11 +492,11 @@ asio::awaitable<Router::BindResult> Router::bind(Jid full, std::weak_ptr<session
         }
       });
     }
-    co_return partitions_[part]->filter(full.bare_str());
+    co_return BindResult{id, partitions_[part]->filter(full.bare_str()),
+                         partitions_[part]->audience(full.bare_str())};
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
-  module::FilterPtr filter = co_await std::move(op);
-  co_return BindResult{id, std::move(filter)};
+  co_return co_await std::move(op);
 }
 
 void Router::unbind(const Jid& full, std::uint64_t id) {
@@ -499,7 +516,7 @@ void Router::set_presence(const Jid& full, std::uint64_t id, bool available, int
 }
 
 asio::awaitable<std::vector<module::AvailableResource>> Router::available_resources(
-    const Jid& bare) {
+    Jid bare) {
   std::size_t part = partition_of(bare.bare_str());
   auto body = [this, part, b = bare.bare_str()]() -> asio::awaitable<
                                                       std::vector<module::AvailableResource>> {

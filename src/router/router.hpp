@@ -42,9 +42,10 @@ class Router : public module::StanzaSink {
   void set_roster_interested(const xmpp::Jid& full, module::Interest interest) override;
   void set_account_filter(const xmpp::Jid& bare, module::FilterPtr filter) override;
   void set_resource_filter(const xmpp::Jid& full, module::FilterPtr filter) override;
-  boost::asio::awaitable<module::FilterPtr> filter_of(const xmpp::Jid& jid) override;
+  boost::asio::awaitable<module::FilterPtr> filter_of(xmpp::Jid jid) override;
+  void set_audience(const xmpp::Jid& bare, module::AudiencePtr audience) override;
   boost::asio::awaitable<std::vector<module::AvailableResource>> available_resources(
-      const xmpp::Jid& bare) override;
+      xmpp::Jid bare) override;
   void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) override;
   void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) override;
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) override;
@@ -55,6 +56,7 @@ class Router : public module::StanzaSink {
   struct BindResult {
     std::uint64_t id = 0;
     module::FilterPtr filter;
+    module::AudiencePtr audience;
   };
   boost::asio::awaitable<BindResult> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
                                              std::size_t shard);

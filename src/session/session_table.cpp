@@ -29,6 +29,19 @@ void Partition::unbind(const std::string& bare, const std::string& resource, std
   --sessions_;
   if (t->second.empty()) {
     table_.erase(t);
+    audiences_.erase(bare);
+  }
+}
+
+const AudiencePtr& Partition::audience(const std::string& bare) const {
+  static const AudiencePtr kNone;
+  auto it = audiences_.find(bare);
+  return it == audiences_.end() ? kNone : it->second;
+}
+
+void Partition::set_audience(const std::string& bare, AudiencePtr audience) {
+  if (table_.contains(bare)) {
+    audiences_[bare] = std::move(audience);  // only accounts with sessions need one
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "xmpp/jid.hpp"
@@ -30,6 +31,11 @@ class StanzaFilter {
 };
 using FilterPtr = std::shared_ptr<const StanzaFilter>;
 
+// The bare JIDs an account shares its presence with through a subscription ("from" or "both"):
+// RFC 6121 §8.5.3.1 lets only them (and those that got directed presence) query its resources.
+using Audience = std::unordered_set<std::string>;
+using AudiencePtr = std::shared_ptr<const Audience>;
+
 // A bound client session as the router sees it. Implemented by the c2s stream.
 class LocalSession {
  public:
@@ -40,6 +46,8 @@ class LocalSession {
   virtual void kick(std::string_view condition, std::string_view text) = 0;
   // The policy for this session's outbound stanzas changed (nullptr: none).
   virtual void set_filter(FilterPtr filter) = 0;
+  // The account's presence audience changed.
+  virtual void set_audience(AudiencePtr audience) = 0;
 };
 
 struct ResourceEntry {
@@ -73,6 +81,9 @@ class Partition {
   // The account's default policy (also for accounts without sessions); nullptr when none.
   const FilterPtr& filter(const std::string& bare) const;
   void set_filter(const std::string& bare, FilterPtr filter);
+  // The account's presence audience while it has sessions (nullptr: not known yet).
+  const AudiencePtr& audience(const std::string& bare) const;
+  void set_audience(const std::string& bare, AudiencePtr audience);
   // The policy that applies to a stanza for `resource` (empty: for the bare JID).
   const StanzaFilter* effective_filter(const std::string& bare, std::string_view resource) const;
   std::size_t session_count() const { return sessions_; }
@@ -80,6 +91,7 @@ class Partition {
  private:
   std::unordered_map<std::string, Resources> table_;
   std::unordered_map<std::string, FilterPtr> filters_;
+  std::unordered_map<std::string, AudiencePtr> audiences_;
   std::size_t sessions_ = 0;
 };
 

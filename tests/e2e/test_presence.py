@@ -574,3 +574,53 @@ def test_aioxmpp_subscribes_and_sees_presence(server):
         run(body(), timeout=60)
     finally:
         juliet.close()
+
+
+def test_iq_to_a_resource_needs_a_presence_relationship(three):
+    """§8.5.3.1: an iq get/set to a full JID from someone who neither is subscribed to the
+    user's presence nor got directed presence would leak that presence: service-unavailable
+    (forbidden for XEP-0012 last activity, XEP-0012 §4)."""
+    server = three
+    a = Peer(server, "alice", "a")
+    b = Peer(server, "bob", "b")
+    carol = Peer(server, "carol", "c")
+    try:
+        subscribe_mutually(a, b)
+        carol.send("<iq type='get' id='v1' to='alice@localhost/a'>"
+                   "<query xmlns='jabber:iq:version'/></iq>")
+        assert x.stanza_error(x.wait_id(carol.c, "v1")) == ("cancel", "service-unavailable")
+        carol.send("<iq type='get' id='l1' to='alice@localhost/a'>"
+                   "<query xmlns='jabber:iq:last'/></iq>")
+        assert x.stanza_error(x.wait_id(carol.c, "l1")) == ("auth", "forbidden")
+        x.no_element(a.c, lambda e: e.get("id") in ("v1", "l1"), 0.5)
+        # A subscriber's iq is delivered.
+        b.send("<iq type='get' id='v2' to='alice@localhost/a'><query xmlns='jabber:iq:version'/>"
+               "</iq>")
+        got = x.wait_id(a.c, "v2")
+        assert got.get("from") == "bob@localhost/b"
+        # After directed presence to carol, hers is too.
+        a.send("<presence to='carol@localhost'/>")
+        carol.wait_presence("alice@localhost/a", "")
+        carol.send("<iq type='get' id='v3' to='alice@localhost/a'>"
+                   "<query xmlns='jabber:iq:version'/></iq>")
+        got = x.wait_id(a.c, "v3")
+        assert got.get("from") == "carol@localhost/c"
+        # Once the subscription is cancelled, bob is refused like anyone else.
+        a.presence_to("bob@localhost", "unsubscribed")
+        a.wait_push("bob@localhost")
+        # (The sessions learn of the change asynchronously; allow it a moment.)
+        for attempt in range(20):
+            b.send("<iq type='get' id='v4-%d' to='alice@localhost/a'>"
+                   "<query xmlns='jabber:iq:version'/></iq>" % attempt)
+            try:
+                reply = x.wait_id(b.c, "v4-%d" % attempt, timeout=0.25)
+            except AssertionError:
+                continue  # delivered to alice: not refused yet
+            assert x.stanza_error(reply)[1] == "service-unavailable"
+            break
+        else:
+            raise AssertionError("bob's iq was still delivered after the cancellation")
+    finally:
+        a.close()
+        b.close()
+        carol.close()

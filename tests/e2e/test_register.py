@@ -572,3 +572,25 @@ def test_starlingctl_deluser_removes_data(server_factory):
         x.no_element(c, lambda e: e.tag == q(NS_CLIENT, "message"), timeout=1.0)
     finally:
         c.close()
+
+
+def test_cancel_tells_the_contacts(open_server):
+    """Cancelling the account cancels its subscriptions as removing each contact would (RFC 6121
+    §2.5.2): the contact sees it go unavailable, then unsubscribed and unsubscribe, and its
+    roster item drops to subscription 'none'."""
+    from test_presence import Peer, subscribe_mutually
+    open_server.adduser("nina@localhost", "secret")
+    nina = Peer(open_server, "nina", "n")
+    bob = Peer(open_server, "bob", "b")
+    try:
+        subscribe_mutually(nina, bob)
+        reply = reg_iq(nina.c, "c1", "set", "<remove/>")
+        assert reply.get("type") == "result", ET.tostring(reply)
+        bob.wait_presence("nina@localhost/n", "unavailable")
+        bob.wait_presence("nina@localhost", "unsubscribed")
+        bob.wait_presence("nina@localhost", "unsubscribe")
+        bob.sync()
+        assert bob.roster()["nina@localhost"].get("subscription") == "none"
+    finally:
+        nina.close()
+        bob.close()

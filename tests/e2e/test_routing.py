@@ -216,6 +216,10 @@ def test_iq_to_full_jid_is_delivered_and_answered(server):
         alice = await login("alice@localhost/a", server.port)
         bob = await login("bob@localhost/b", server.port)
         try:
+            # bob shares his presence with alice (directed presence), so she may query him
+            # (RFC 6121 §8.5.3.1; test_presence.py checks the refusal otherwise).
+            bob.send_presence(pto="alice@localhost")
+            await bob.ping_server()
             # bob's slixmpp answers jabber:iq:version itself (XEP-0092 plugin).
             r = await alice["xep_0092"].get_version("bob@localhost/b", timeout=10)
             assert r["type"] == "result"

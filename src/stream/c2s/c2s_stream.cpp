@@ -865,6 +865,7 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   auto bound = co_await std::move(op);
   bind_id_ = bound.id;
   filter_ = std::move(bound.filter);
+  audience_ = std::move(bound.audience);
   if (dead_ || closing_) {
     env_.router.unbind(jid_, bind_id_);
     co_return;
@@ -880,7 +881,7 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   send(result);
   log::info("c2s {}: bound {}", remote_, jid_.str());
   announced_ = true;
-  env_.registry.fire(events::SessionBound{jid_});
+  env_.registry.fire(events::SessionBound{jid_, stream_.get_executor()});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1095,8 +1096,38 @@ bool C2sStream::blocked_outbound(const xml::Element& e) {
 
 void C2sStream::set_filter(session::FilterPtr filter) { filter_ = std::move(filter); }
 
+void C2sStream::set_audience(session::AudiencePtr audience) { audience_ = std::move(audience); }
+
+bool C2sStream::refuse_iq(const xml::Element& iq) {
+  std::string_view type = iq.attr_or("type");
+  if (type != "get" && type != "set") {
+    return false;
+  }
+  auto from = xmpp::Jid::parse(iq.attr_or("from"));
+  if (!from || from->local().empty() || from->bare() == jid_.bare() || !audience_ ||
+      audience_->contains(from->bare_str())) {
+    return false;  // servers and services, the account itself, or a subscriber
+  }
+  for (const auto& d : directed_) {
+    if (d == from->str() || d == from->bare_str()) {
+      return false;  // got directed presence from this session (RFC 6121 §4.6)
+    }
+  }
+  // §8.5.3.1: an iq to a resource from someone who may not know it is online would leak its
+  // presence. XEP-0012 §4 prescribes forbidden for last activity; service-unavailable otherwise.
+  bool last = iq.child("query", "jabber:iq:last") != nullptr;
+  auto reply = xmpp::make_error_reply(iq, last ? StanzaError::forbidden()
+                                               : StanzaError::service_unavailable());
+  reply.set_attr("from", jid_.str());
+  env_.router.route(std::make_shared<const xml::Element>(std::move(reply)));
+  return true;
+}
+
 void C2sStream::deliver(xmpp::StanzaPtr stanza) {
   if (dead_ || closing_) {
+    return;
+  }
+  if (stanza->name() == "iq" && refuse_iq(*stanza)) {
     return;
   }
   if (!directed_.empty() && stanza->name() == "presence" &&

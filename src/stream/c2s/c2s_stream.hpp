@@ -73,6 +73,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   void deliver(xmpp::StanzaPtr stanza) override;
   void kick(std::string_view condition, std::string_view text) override;
   void set_filter(session::FilterPtr filter) override;
+  void set_audience(session::AudiencePtr audience) override;
   // SIGTERM: <system-shutdown/>.
   void shutdown();
 
@@ -99,6 +100,9 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   void handle_presence_to(xml::Element& e);
   // The session's policy blocks this outbound stanza: answered (XEP-0191 §3.3) and true.
   bool blocked_outbound(const xml::Element& e);
+  // An inbound iq request from someone who does not share this account's presence: answered
+  // with an error (RFC 6121 §8.5.3.1) and true.
+  bool refuse_iq(const xml::Element& iq);
   // Broadcasts unavailable presence for this session (RFC 6121 §4.5.2, §4.6.3): explicit
   // (`stanza` from the client) or generated when the stream ends.
   void go_unavailable(xmpp::StanzaPtr stanza);
@@ -136,14 +140,14 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   xmpp::Jid jid_;  // bare after SASL, full after bind
   std::uint64_t bind_id_ = 0;
   bool bound_ = false;
-  bool announced_ = false;
+  bool announced_ = false;  // SessionBound fired, so SessionClosed is owed
   bool available_ = false;         // sent available presence (RFC 6121 §4.2)
   bool had_non_negative_ = false;  // sent available presence with priority >= 0
   // Entities that got directed available presence from this session and no directed
   // unavailable since (RFC 6121 §4.6.3), as the 'to' the client used; bounded.
   std::vector<std::string> directed_;
-  session::FilterPtr filter_;  // privacy/blocking policy for outbound stanzas (XEP-0016/0191)  // SessionBound
-                                   // fired, so SessionClosed is owed
+  session::FilterPtr filter_;  // privacy/blocking policy for outbound stanzas (XEP-0016/0191)
+  session::AudiencePtr audience_;  // subscribers to the account's presence (nullptr: unknown)
 
   // SASL
   auth::ChannelBindings cb_;
