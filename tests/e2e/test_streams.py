@@ -941,3 +941,68 @@ def test_stream_survives_stanza_errors(alice):
     alice.send("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
     r = x.wait_id(alice, "p1")
     assert r.get("type") == "result"
+
+
+def _tls_stream(server):
+    """STARTTLS with a stdlib socket that reports a TCP end without TLS close_notify as an
+    error (suppress_ragged_eofs=False); returns the wrapped socket after the second header."""
+    import socket as socketlib
+    import ssl as ssllib
+    s = socketlib.create_connection(("127.0.0.1", server.port), timeout=10)
+    hdr = ("<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "
+           "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+    s.sendall(hdr.encode())
+    buf = b""
+    while b"</stream:features>" not in buf:
+        buf += s.recv(4096)
+    s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    while b"<proceed" not in buf:
+        buf += s.recv(4096)
+    ctx = ssllib.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssllib.CERT_NONE
+    # Python sets OpenSSL's "ignore unexpected EOF" by default, which hides a missing
+    # close_notify; clear it.
+    ctx.options &= ~getattr(ssllib, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    t = ctx.wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False)
+    t.sendall(hdr.encode())
+    buf = b""
+    while b"</stream:features>" not in buf:
+        buf += t.recv(4096)
+    return t
+
+
+def _read_to_close_notify(t):
+    """Reads until the TLS layer is closed; fails on a TCP end without close_notify."""
+    import ssl as ssllib
+    data = b""
+    while True:
+        try:
+            chunk = t.recv(4096)
+        except (ssllib.SSLEOFError, ssllib.SSLError) as e:
+            raise AssertionError("TCP closed without TLS close_notify: %r (%s)" % (data, e))
+        if not chunk:
+            return data  # close_notify received
+        data += chunk
+
+
+@pytest.mark.parametrize("initiator", ["client", "server"])
+def test_tls_close_notify_before_tcp_close(server, initiator):
+    """RFC 6120 §4.4 security warning: the TLS layer is closed with close_notify before the TCP
+    connection, whichever side closes the stream."""
+    t = _tls_stream(server)
+    try:
+        if initiator == "client":
+            t.sendall(b"</stream:stream>")
+            data = _read_to_close_notify(t)
+            assert data.endswith(b"</stream:stream>"), data
+        else:
+            t.sendall(b"<message><unclosed></message>")  # not-well-formed: the server closes
+            data = b""
+            while b"</stream:stream>" not in data:
+                data += t.recv(4096)
+            assert b"not-well-formed" in data
+            t.sendall(b"</stream:stream>")
+            _read_to_close_notify(t)
+    finally:
+        t.close()

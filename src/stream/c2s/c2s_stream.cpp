@@ -29,6 +29,7 @@ using xmpp::StanzaError;
 namespace {
 constexpr auto kAuthTimeout = std::chrono::seconds(60);  // from connect to resource binding
 constexpr auto kCloseTimeout = std::chrono::seconds(3);  // waiting for the client's </stream>
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(1);  // then for its close_notify
 constexpr int kMaxAuthFailures = 5;                      // RFC 6120 §6.4.5: 2 to 5 retries
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -197,6 +198,13 @@ asio::awaitable<void> C2sStream::run() {
   }
   // Let the writer send what is queued (the closing tag at least), bounded by close_timer_.
   co_await flush();
+  if (tls_active_ && !dead_) {
+    tls_shutdown_started_ = true;
+    // RFC 6120 §4.4 security warning: a TLS close_notify, and the client's in return, before
+    // the TCP connection ends (bounded by close_timer_). No read is pending any more.
+    auto [ec] = co_await stream_.async_shutdown(use_tuple);
+    log::debug("c2s {}: TLS shutdown: {}", remote_, ec ? ec.message() : "done");
+  }
   hard_close();
   log::debug("c2s {}: closed", remote_);
 }
@@ -286,9 +294,11 @@ asio::awaitable<void> C2sStream::writer() {
       hard_close();
       break;
     }
-    if (closing_ && queue_.empty() && !half_closed_) {
+    if (closing_ && queue_.empty() && !half_closed_ && !tls_active_) {
       // Our closing tag is out: half-close so the client sees the end at once, while we keep
-      // reading until it closes too (RFC 6120 §4.4).
+      // reading until it closes too (RFC 6120 §4.4). Over TLS a TCP FIN before close_notify
+      // would look like a truncation attack: there the reader waits for the client's closing
+      // tag (or the close timer) and the TLS layer is shut down first.
       half_closed_ = true;
       boost::system::error_code sec;
       stream_.next_layer().shutdown(tcp::socket::shutdown_send, sec);
@@ -379,9 +389,30 @@ void C2sStream::begin_close(std::optional<std::string> condition, std::string_vi
   close_timer_.expires_after(kCloseTimeout);
   close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) {
-      self->hard_close();
+      self->close_timeout();
     }
   });
+}
+
+void C2sStream::close_timeout() {
+  if (dead_) {
+    return;
+  }
+  if (tls_active_ && !tls_shutdown_started_) {
+    // The client did not close its stream in time. Stop reading, so that run() can still
+    // close the TLS layer properly (close_notify, RFC 6120 §4.4), bounded once more.
+    tls_shutdown_started_ = true;
+    boost::system::error_code ec;
+    stream_.next_layer().cancel(ec);
+    close_timer_.expires_after(kTlsShutdownTimeout);
+    close_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e) {
+        self->hard_close();
+      }
+    });
+    return;
+  }
+  hard_close();
 }
 
 void C2sStream::kick(std::string_view condition, std::string_view text) {

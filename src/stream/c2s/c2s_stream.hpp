@@ -115,6 +115,8 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   // client closes its stream or a timeout passes (RFC 6120 §4.4).
   void begin_close(std::optional<std::string> condition, std::string_view text = {});
   void hard_close();
+  // The client did not answer our closing tag in time (close_timer_).
+  void close_timeout();
 
   C2sEnv& env_;
   std::size_t shard_;
@@ -132,6 +134,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   bool peer_closed_ = false;  // the client's </stream:stream> arrived
   bool half_closed_ = false;  // TCP send side shut after our closing tag
   bool dead_ = false;
+  bool tls_shutdown_started_ = false;  // close_notify sent or being sent
   std::string stream_id_;
   std::string domain_;
   std::optional<std::string> response_version_{"1.0"};  // RFC 6120 §4.7.5
