@@ -272,7 +272,7 @@ class Privacy final : public module::Module {
   }
 
   // Another connected resource uses `list` (as its active list, or as the default when
-  // `is_default` and it has no active list): XEP-0016 §2.6's conflict rule.
+  // `is_default` and it has no active list): XEP-0016 §2.2's conflict rule (§2.5, §2.8).
   bool used_elsewhere(const Jid& sender, const std::string& list, bool is_default) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(sender.bare_str());
@@ -406,7 +406,7 @@ class Privacy final : public module::Module {
       co_return StanzaError::bad_request();
     }
     if (c.elements().empty()) {
-      // §2.7: removal.
+      // §2.8: removal.
       auto op = ctx_->storage().run([d, u, name](storage::Backend& b) {
         return std::make_pair(b.kv_get(d, u, kLists, name).has_value(),
                               default_name(b, d, u) == name);
@@ -541,7 +541,7 @@ class Privacy final : public module::Module {
         }
       }
       if (list->items.empty()) {
-        // An empty list cannot exist (XEP-0016 §2.7): the default list goes away.
+        // An empty list cannot exist (XEP-0016 §2.8): the default list goes away.
         b.kv_delete(d, u, kLists, list->name);
         b.kv_delete(d, u, kMeta, "default");
       } else {
@@ -573,6 +573,18 @@ class Privacy final : public module::Module {
     // §3.4: the current presence to an unblocked one.
     auto rop = ctx_->sink().available_resources(bare);
     auto resources = co_await std::move(rop);
+    if (blocking) {
+      // XEP-0016 §2.10 (presence-in): the user's clients stop showing the blocked contact as
+      // available; unavailable from the bare JID covers every resource (RFC 6121 §4.5.4).
+      for (const auto& j : o.changed) {
+        xml::Element p("presence", "jabber:client");
+        p.set_attr("from", j);
+        p.set_attr("to", bare.bare_str());
+        p.set_attr("type", "unavailable");
+        ctx_->sink().deliver_to_available(bare,
+                                          std::make_shared<const xml::Element>(std::move(p)));
+      }
+    }
     for (const auto& j : o.changed) {
       auto jid = Jid::parse(j);
       auto it = o.roster.find(jid ? jid->bare_str() : j);

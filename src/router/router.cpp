@@ -116,7 +116,7 @@ bool Router::blocked_inbound(const xml::Element& s, const Jid& to, const Jid& fr
   std::string_view type = s.attr_or("type");
   switch (xmpp::kind_of(s)) {
     case StanzaKind::kMessage:
-      // XEP-0191 §3.4, XEP-0016 §2.13: the user appears offline: service-unavailable.
+      // XEP-0191 §3.4, XEP-0016 §2.14: the user appears offline: service-unavailable.
       bounce(s, StanzaError::service_unavailable());
       break;
     case StanzaKind::kIq:

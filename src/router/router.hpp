@@ -72,7 +72,7 @@ class Router : public module::StanzaSink {
 
  private:
   void route_on_partition(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
-  // The account's policy blocks the stanza (XEP-0016 §2.? / XEP-0191 §3.4): answered as the
+  // The account's policy blocks the stanza (XEP-0016 §2.14, XEP-0191 §3.4): answered as the
   // XEPs say and true; false when it may go on.
   bool blocked_inbound(const xml::Element& stanza, const xmpp::Jid& to, const xmpp::Jid& from,
                        std::size_t part);

@@ -76,9 +76,11 @@ def test_block_and_unblock_as_in_xep_0191(server):
         push = x.wait_element(other.c, lambda e: e.find(q(NS_BLOCK, "block")) is not None)
         assert push.get("type") == "set"
         assert [i.get("jid") for i in push.find(q(NS_BLOCK, "block"))] == ["bob@localhost"]
-        # §3.3: the blocked contact sees the user go offline.
+        # §3.3: the blocked contact sees the user go offline, and the user's clients stop showing
+        # the contact as online (XEP-0016: blocked inbound presence).
         bob.wait_presence("alice@localhost/a", "unavailable")
         bob.wait_presence("alice@localhost/other", "unavailable")
+        alice.wait_presence("bob@localhost", "unavailable")
         assert blocklist(alice, "bl2") == ["bob@localhost"]
 
         # Inbound: messages bounce with service-unavailable, presence vanishes, iq errors.
