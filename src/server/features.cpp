@@ -18,11 +18,13 @@ std::vector<module::SpecInfo> core_specs() {
        "XML; no server-to-server streams yet",
        "tests/e2e/test_streams.py, tests/e2e/test_sasl.py, tests/e2e/test_clients.py, "
        "src/xml/*_test.cpp"},
-      {"RFC 6121", "", "partial",
-       "§8.5 delivery to bare and full JIDs by priority, offline storage (module "
-       "xep0160_offline), rosters (module rfc6121_roster); no subscriptions or presence "
-       "broadcast yet",
-       "tests/e2e/test_routing.py, tests/e2e/test_offline.py"},
+      {"RFC 6121", "", "complete",
+       "§8.5 delivery rules for every stanza type to bare JIDs, full JIDs, unavailable and "
+       "non-existent accounts; iq to a resource only from those who share its presence "
+       "(§8.5.3.1); rosters, subscriptions and presence in module rfc6121_roster, offline "
+       "storage in xep0160_offline",
+       "tests/e2e/test_message_rules.py, tests/e2e/test_routing.py, "
+       "tests/e2e/test_presence.py"},
       {"RFC 7622", "", "complete", "PRECIS (UsernameCaseMapped, OpaqueString), IDNA2008",
        "src/xmpp/jid_test.cpp"},
       {"RFC 7590", "", "complete", "TLS 1.2+ for client streams", "tests/e2e/test_streams.py"},
