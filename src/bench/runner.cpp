@@ -1,6 +1,7 @@
 #include "bench/runner.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -214,6 +215,18 @@ std::string Runner::setup() {
   }
   for (std::uint32_t i = 0; i < opt_.users; ++i) {
     shard_state_[i % shards_.size()]->accounts.push_back(i);
+  }
+  // One descriptor per session, plus a margin for the process itself.
+  const rlim_t wanted = static_cast<rlim_t>(opt_.users) + 64;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < wanted) {
+    lim.rlim_cur = std::min(wanted, lim.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur < wanted) {
+      return "--users " + std::to_string(opt_.users) + " needs " + std::to_string(wanted) +
+             " file descriptors; the hard limit is " + std::to_string(lim.rlim_max) +
+             " (raise it with ulimit -Hn)";
+    }
   }
   shards_.start();
   return {};
@@ -477,6 +490,11 @@ int Runner::run_idle() {
     j["server_cpu_s_hold"] = after->cpu_s - logged_in->cpu_s;
     j["server_rss_kib_per_session"] =
         static_cast<double>(after->rss_kib - before->rss_kib) / static_cast<double>(ok);
+  }
+  if (!all) {
+    std::string first_error;
+    collect(&Shard::login_latency, &first_error);
+    j["first_error"] = first_error;
   }
   const bool good = all && dropped == 0;
   j["ok"] = good;

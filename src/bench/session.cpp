@@ -1,6 +1,8 @@
 #include "bench/session.hpp"
 
+#include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +20,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
+constexpr std::uint32_t kConnectionsPerSource = 20000;
 constexpr std::string_view kClientNs = "jabber:client";
 constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
 constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -322,6 +325,23 @@ asio::awaitable<std::string> Session::sasl(const xml::Element& features) {
 
 asio::awaitable<std::string> Session::login_steps() {
   boost::system::error_code ec;
+  if (cfg_.endpoint.address().is_v4()) {
+    // One source address has ~28,000 ephemeral ports towards one server port: spread the
+    // connections over 127.0.0.1, 127.0.0.2, ... (all of 127.0.0.0/8 is loopback on Linux).
+    // IP_BIND_ADDRESS_NO_PORT leaves the port to connect(), so ports are shared per 4-tuple.
+    auto& sock = stream_.lowest_layer();
+    sock.open(asio::ip::tcp::v4(), ec);
+    if (ec) {
+      co_return "socket: " + ec.message();
+    }
+    int one = 1;
+    ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    const asio::ip::address_v4 source(0x7F000001u + index_ / kConnectionsPerSource);
+    sock.bind(asio::ip::tcp::endpoint(source, 0), ec);
+    if (ec) {
+      co_return "bind " + source.to_string() + ": " + ec.message();
+    }
+  }
   {
     auto op = stream_.lowest_layer().async_connect(cfg_.endpoint, kTok);
     std::tie(ec) = co_await std::move(op);
