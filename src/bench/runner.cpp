@@ -180,6 +180,10 @@ void Shard::on_message(Session& s, const xml::Element& m) {
 }
 
 std::string Runner::setup() {
+  if (opt_.server_pid && !sample_process(*opt_.server_pid)) {
+    return "cannot read /proc/" + std::to_string(*opt_.server_pid) +
+           "/stat and status (--server-pid): no such process?";
+  }
   boost::system::error_code ec;
   const std::string host = opt_.host == "localhost" ? "127.0.0.1" : opt_.host;
   auto addr = asio::ip::make_address(host, ec);

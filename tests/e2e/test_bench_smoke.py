@@ -82,3 +82,10 @@ def test_refuses_non_loopback_host():
     assert r.returncode == 3
     assert "loopback" in r.stderr
     assert r.stdout == ""
+
+
+def test_unknown_server_pid_is_an_error():
+    r = subprocess.run([BENCH, "--port", "1", "--server-pid", "2147483647", "login"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "--server-pid" in r.stderr
