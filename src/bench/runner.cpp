@@ -73,7 +73,8 @@ struct Shard final : MessageSink {
   std::vector<std::shared_ptr<Session>> sessions;  // held sessions (idle, msg, max)
   std::uint64_t next_login = 0;                    // login scenario: next login number
   std::uint64_t logins_wanted = 0;
-  std::string first_error;  // first login failure, for the report
+  std::string first_error;      // first login failure, for the report
+  std::string first_msg_error;  // condition of the first bounced message
 
   void on_message(Session& s, const xml::Element& m) override;
   void on_closed(Session& s) override {
@@ -119,7 +120,8 @@ class Runner {
   void hold(double seconds, const char* what);
   std::optional<ProcSample> server_sample() const;
   // Merges one histogram of every thread, read on its own thread; also the first login error.
-  Histogram collect(Histogram Shard::*which, std::string* first_error);
+  Histogram collect(Histogram Shard::*which, std::string* first_error,
+                    std::string* first_msg_error = nullptr);
   json base_report() const;
   void emit(const json& j) { out_ << j.dump() << std::endl; }
   bool out_of_time() const { return seconds_since(started_) > opt_.timeout_s; }
@@ -142,6 +144,17 @@ class Runner {
 void Shard::on_message(Session& s, const xml::Element& m) {
   if (m.attr_or("type") == "error") {
     add(c.errors);
+    if (first_msg_error.empty()) {
+      first_msg_error = "?";
+      if (const xml::Element* err = m.child("error")) {
+        for (const auto* cond : err->elements()) {
+          if (cond->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas") {
+            first_msg_error = cond->name();
+            break;
+          }
+        }
+      }
+    }
     return;
   }
   const xml::Element* body = m.child("body");
@@ -417,10 +430,12 @@ void add_server(json& j, const std::optional<ProcSample>& a, const std::optional
   }
 }
 
-Histogram Runner::collect(Histogram Shard::*which, std::string* first_error) {
+Histogram Runner::collect(Histogram Shard::*which, std::string* first_error,
+                          std::string* first_msg_error) {
   auto h = std::make_shared<Histogram>();
   auto mu = std::make_shared<std::mutex>();
   auto err = std::make_shared<std::string>();
+  auto msg_err = std::make_shared<std::string>();
   auto merged = std::make_shared<std::atomic<std::size_t>>(0);
   on_each_shard([=](Shard& sh) {
     std::lock_guard lock(*mu);
@@ -428,12 +443,18 @@ Histogram Runner::collect(Histogram Shard::*which, std::string* first_error) {
     if (err->empty()) {
       *err = sh.first_error;
     }
+    if (msg_err->empty()) {
+      *msg_err = sh.first_msg_error;
+    }
     merged->fetch_add(1);
   });
   wait_until([&] { return merged->load() == shard_state_.size(); }, 10, "collect");
   std::lock_guard lock(*mu);
   if (first_error != nullptr) {
     *first_error = *err;
+  }
+  if (first_msg_error != nullptr) {
+    *first_msg_error = *msg_err;
   }
   return *h;
 }
@@ -610,7 +631,11 @@ int Runner::run_msg(bool closed_loop) {
   j["dropped"] = dropped;
   j["sent_per_s"] = static_cast<double>(sent) / window;
   j["delivered_per_s"] = static_cast<double>(window_delivered) / window;
-  j["latency_ms"] = latency_json(collect(&Shard::msg_latency, nullptr));
+  std::string first_msg_error;
+  j["latency_ms"] = latency_json(collect(&Shard::msg_latency, nullptr, &first_msg_error));
+  if (!first_msg_error.empty()) {
+    j["first_message_error"] = first_msg_error;
+  }
   add_server(j, before, after);
   if (before && after && delivered > 0) {
     j["server_cpu_s_per_10k_msgs"] = (after->cpu_s - before->cpu_s) * 10000.0 / delivered;

@@ -456,7 +456,25 @@ asio::awaitable<std::string> Session::login_steps() {
   if (!co_await std::move(pop)) {
     co_return error_;
   }
-  co_return std::string();
+  // RFC 6121 §4.2.2: the server broadcasts initial presence to all the user's available
+  // resources, this one included. Once it is back the session is available, and messages to the
+  // bare JID reach it (without this, the first messages can bounce or go offline).
+  for (;;) {
+    auto op = next_element();
+    const xml::Element* e = co_await std::move(op);
+    if (e == nullptr) {
+      co_return error_;
+    }
+    if (e->name() != "presence" || e->attr("type") != nullptr) {
+      continue;
+    }
+    const std::string_view from = e->attr_or("from");
+    const std::string_view bare = account_.bare_jid;
+    if (from.substr(0, bare.size()) == bare &&
+        (from.size() == bare.size() || from[bare.size()] == '/')) {
+      co_return std::string();
+    }
+  }
 }
 
 asio::awaitable<std::string> Session::login() {
