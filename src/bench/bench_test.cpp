@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/random.hpp"
+#include "bench/body.hpp"
 #include "bench/histogram.hpp"
 #include "bench/options.hpp"
 #include "bench/proc_stats.hpp"
@@ -123,6 +124,21 @@ TEST(ScramClient, RejectsBadServerFirst) {
 TEST(ScramClient, EscapesUsername) {
   ScramClient c(ScramAlgo::kSha1, "a,b=c", "p", "n");
   EXPECT_EQ(c.client_first(), "n,,n=a=2Cb=3Dc,r=n");
+}
+
+TEST(ChatBody, RoundTrip) {
+  std::string out = "<body>";
+  append_chat_body(out, ChatBody{1732181234567890123u, 42, 18446744073709551615u}, 3);
+  EXPECT_EQ(out, "<body>1732181234567890123 42 18446744073709551615xxx");
+  auto b = parse_chat_body(std::string_view(out).substr(6));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->stamp_ns, 1732181234567890123u);
+  EXPECT_EQ(b->from, 42u);
+  EXPECT_EQ(b->run_id, 18446744073709551615u);
+  EXPECT_FALSE(parse_chat_body("hello"));
+  EXPECT_FALSE(parse_chat_body("123 4"));
+  EXPECT_FALSE(parse_chat_body("123 4 "));
+  EXPECT_FALSE(parse_chat_body(""));
 }
 
 TEST(Plain, Message) { EXPECT_EQ(plain_message("u", "p"), std::string("\0u\0p", 4)); }

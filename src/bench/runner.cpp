@@ -14,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,8 @@
 #include <ostream>
 #include <thread>
 
+#include "base/random.hpp"
+#include "bench/body.hpp"
 #include "bench/histogram.hpp"
 #include "bench/proc_stats.hpp"
 #include "bench/session.hpp"
@@ -50,6 +53,7 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> errors{0};   // message stanzas of type error
   std::atomic<std::uint64_t> skipped{0};  // sends skipped: queue over its cap
+  std::atomic<std::uint64_t> foreign{0};  // chat messages not from this run (ignored)
   std::atomic<std::uint64_t> dropped{0};  // sessions the server ended during the run
   std::atomic<std::uint64_t> closed{0};
   std::atomic<std::uint64_t> window_delivered{0};  // max: delivered when the window ended
@@ -101,6 +105,7 @@ class Runner {
   std::atomic<bool> sending{false};
   std::uint64_t start_ns = 0;  // msg: the schedule's origin
   const std::string& bare(std::uint32_t i) const { return accounts_[i].bare_jid; }
+  std::uint64_t run_id() const { return cfg_.run_id; }
 
  private:
   friend struct Shard;
@@ -171,12 +176,12 @@ void Shard::on_message(Session& s, const xml::Element& m) {
   if (text == nullptr) {
     return;
   }
-  const std::string& t = text->text_content();
-  std::uint64_t stamp = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), stamp);
-  if (ec != std::errc()) {
-    return;  // not one of ours
+  const auto parsed = parse_chat_body(text->text_content());
+  if (!parsed || parsed->run_id != runner->run_id()) {
+    add(c.foreign);  // not a message of this run
+    return;
   }
+  const std::uint64_t stamp = parsed->stamp_ns;
   const std::uint64_t now = now_ns();
   msg_latency.record(now > stamp ? (now - stamp) / 1000 : 0);
   add(c.delivered);
@@ -210,6 +215,8 @@ std::string Runner::setup() {
   cfg_.mech = opt_.mech;
   cfg_.do_register = opt_.do_register;
   cfg_.step_timeout_s = opt_.step_timeout_s;
+  const std::string id_bytes = random_bytes(sizeof cfg_.run_id);
+  std::memcpy(&cfg_.run_id, id_bytes.data(), sizeof cfg_.run_id);
   // Any standard server: self-signed certificates are accepted (loopback only), TLS 1.2+.
   tls_.set_verify_mode(asio::ssl::verify_none);
   SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
@@ -628,6 +635,7 @@ int Runner::run_msg(bool closed_loop) {
   j["lost"] = sent > delivered ? sent - delivered : 0;
   j["errors"] = sum(&Counters::errors);
   j["skipped"] = sum(&Counters::skipped);
+  j["foreign"] = sum(&Counters::foreign);
   j["dropped"] = dropped;
   j["sent_per_s"] = static_cast<double>(sent) / window;
   j["delivered_per_s"] = static_cast<double>(window_delivered) / window;

@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include "base/random.hpp"
+#include "bench/body.hpp"
 #include "xml/writer.hpp"
 
 namespace starling::bench {
@@ -52,12 +53,6 @@ std::string condition_of(const xml::Element& iq) {
     }
   }
   return "?";
-}
-
-void append_number(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
 }
 
 }  // namespace
@@ -508,10 +503,7 @@ bool Session::send_chat(std::string_view to, std::uint64_t stamp_ns, std::uint32
   out_ += "<message type='chat' to='";
   xml::escape_attr(to, out_);
   out_ += "'><body>";
-  append_number(out_, stamp_ns);
-  out_ += ' ';
-  append_number(out_, from_index);
-  out_.append(pad, 'x');
+  append_chat_body(out_, ChatBody{stamp_ns, from_index, cfg_.run_id}, pad);
   out_ += "</body></message>";
   if (!writing_) {
     wake_.cancel();

@@ -33,6 +33,7 @@ struct LoginConfig {
   bool do_register = false;
   double step_timeout_s = 30;
   std::size_t max_queue = 4 << 20;  // bytes queued for writing before sends are skipped
+  std::uint64_t run_id = 0;         // written in every message body (bench/body.hpp)
 };
 
 // Per-account state that outlives one connection; only touched by the account's thread.
@@ -65,8 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<std::string> login();
   // Starts the reader and writer; messages go to `sink`.
   void start(MessageSink* sink);
-  // Queues a chat message to `to` (a bare JID) whose body is "<stamp_ns> <from_index>" plus
-  // `pad` filler characters. Returns false (nothing queued) when the queue is over its cap or the
+  // Queues a chat message to `to` (a bare JID) with the body of bench/body.hpp plus `pad`
+  // filler characters. Returns false (nothing queued) when the queue is over its cap or the
   // session is closed.
   bool send_chat(std::string_view to, std::uint64_t stamp_ns, std::uint32_t from_index,
                  std::uint32_t pad);
