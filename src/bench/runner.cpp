@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -71,11 +72,12 @@ struct Shard final : MessageSink {
   std::size_t id = 0;
   asio::any_io_executor ex;
   Counters c;
-  Histogram login_latency;                         // µs
-  Histogram msg_latency;                           // µs
-  std::vector<std::uint32_t> accounts;             // indexes of the accounts this thread owns
-  std::vector<std::shared_ptr<Session>> sessions;  // held sessions (idle, msg, max)
-  std::uint64_t next_login = 0;                    // login scenario: next login number
+  Histogram login_latency;                          // µs
+  std::array<Histogram, kLoginSteps> step_latency;  // µs per login phase
+  Histogram msg_latency;                            // µs
+  std::vector<std::uint32_t> accounts;              // indexes of the accounts this thread owns
+  std::vector<std::shared_ptr<Session>> sessions;   // held sessions (idle, msg, max)
+  std::uint64_t next_login = 0;                     // login scenario: next login number
   std::uint64_t logins_wanted = 0;
   std::string first_error;      // first login failure, for the report
   std::string first_msg_error;  // condition of the first bounced message
@@ -125,6 +127,8 @@ class Runner {
   void hold(double seconds, const char* what);
   std::optional<ProcSample> server_sample() const;
   // Merges one histogram of every thread, read on its own thread; also the first login error.
+  // Per-phase login latencies of every thread, as JSON (milliseconds).
+  json steps_json();
   Histogram collect(Histogram Shard::*which, std::string* first_error,
                     std::string* first_msg_error = nullptr);
   json base_report() const;
@@ -335,6 +339,9 @@ asio::awaitable<void> Runner::login_worker(Shard& sh, bool keep) {
     }
     sh.login_latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
+    for (std::size_t i = 0; i < kLoginSteps; ++i) {
+      sh.step_latency[i].record(session->step_us()[i]);
+    }
     add(sh.c.logins_ok);
     if (keep) {
       session->start(&sh);
@@ -466,6 +473,30 @@ Histogram Runner::collect(Histogram Shard::*which, std::string* first_error,
   return *h;
 }
 
+json Runner::steps_json() {
+  // Copied on the threads that own them, as collect() does.
+  auto steps = std::make_shared<std::array<Histogram, kLoginSteps>>();
+  auto mu = std::make_shared<std::mutex>();
+  auto merged = std::make_shared<std::atomic<std::size_t>>(0);
+  on_each_shard([=](Shard& sh) {
+    std::lock_guard lock(*mu);
+    for (std::size_t i = 0; i < kLoginSteps; ++i) {
+      (*steps)[i].merge(sh.step_latency[i]);
+    }
+    merged->fetch_add(1);
+  });
+  wait_until([&] { return merged->load() == shard_state_.size(); }, 10, "collect");
+  std::lock_guard lock(*mu);
+  json j = json::object();
+  for (std::size_t i = 0; i < kLoginSteps; ++i) {
+    const Histogram& h = (*steps)[i];
+    j[kLoginStepNames[i]] = {{"p50", static_cast<double>(h.percentile(50)) / 1000.0},
+                             {"p99", static_cast<double>(h.percentile(99)) / 1000.0},
+                             {"mean", h.mean() / 1000.0}};
+  }
+  return j;
+}
+
 int Runner::run_login() {
   const auto before = server_sample();
   const double cpu0 = self_cpu_seconds();
@@ -484,6 +515,7 @@ int Runner::run_login() {
   std::string first_error;
   const Histogram h = collect(&Shard::login_latency, &first_error);
   j["latency_ms"] = latency_json(h);
+  j["login_steps_ms"] = steps_json();
   add_server(j, before, after);
   if (before && after && ok > 0) {
     j["server_cpu_s_per_1k_logins"] = (after->cpu_s - before->cpu_s) * 1000.0 / ok;

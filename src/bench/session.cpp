@@ -85,6 +85,13 @@ void Session::arm(double seconds) {
 
 void Session::disarm() { deadline_.cancel(); }
 
+void Session::mark(LoginStep step) {
+  const auto now = std::chrono::steady_clock::now();
+  step_us_[step] = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - last_mark_).count());
+  last_mark_ = now;
+}
+
 void Session::shut() {
   open_ = false;
   boost::system::error_code ignored;
@@ -320,6 +327,7 @@ asio::awaitable<std::string> Session::sasl(const xml::Element& features) {
 
 asio::awaitable<std::string> Session::login_steps() {
   boost::system::error_code ec;
+  last_mark_ = std::chrono::steady_clock::now();
   if (cfg_.endpoint.address().is_v4()) {
     // One source address has ~28,000 ephemeral ports towards one server port: spread the
     // connections over 127.0.0.1, 127.0.0.2, ... (all of 127.0.0.0/8 is loopback on Linux).
@@ -344,6 +352,7 @@ asio::awaitable<std::string> Session::login_steps() {
   if (ec) {
     co_return "connect: " + ec.message();
   }
+  mark(kStepConnect);
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
   SSL_set_tlsext_host_name(stream_.native_handle(), cfg_.domain.c_str());
   if (cfg_.tls == TlsMode::kDirect) {
@@ -391,6 +400,7 @@ asio::awaitable<std::string> Session::login_steps() {
       co_return err;
     }
   }
+  mark(kStepTls);
   if (cfg_.do_register && !account_.registered) {
     auto op = do_register();
     err = co_await std::move(op);
@@ -399,6 +409,7 @@ asio::awaitable<std::string> Session::login_steps() {
     }
     account_.registered = true;
   }
+  mark(kStepRegister);
   {
     auto op = sasl(features);
     err = co_await std::move(op);
@@ -413,6 +424,7 @@ asio::awaitable<std::string> Session::login_steps() {
   if (!err.empty()) {
     co_return err;
   }
+  mark(kStepSasl);
   // RFC 6120 §7: bind our resource.
   std::string bind =
       "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>";
@@ -437,6 +449,7 @@ asio::awaitable<std::string> Session::login_steps() {
       co_return err;
     }
   }
+  mark(kStepBind);
   // RFC 6121 §2.2 roster get, then §4.2 initial presence: what every client does at login.
   static_assert(kRosterNs == "jabber:iq:roster");
   {
@@ -447,6 +460,7 @@ asio::awaitable<std::string> Session::login_steps() {
   if (!err.empty()) {
     co_return err;
   }
+  mark(kStepRoster);
   auto pop = write_now("<presence/>");
   if (!co_await std::move(pop)) {
     co_return error_;
@@ -467,6 +481,7 @@ asio::awaitable<std::string> Session::login_steps() {
     const std::string_view bare = account_.bare_jid;
     if (from.substr(0, bare.size()) == bare &&
         (from.size() == bare.size() || from[bare.size()] == '/')) {
+      mark(kStepPresence);
       co_return std::string();
     }
   }

@@ -11,6 +11,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +47,20 @@ struct Account {
 
 class Session;
 
+// Phases of a login, timed separately (time since the end of the previous phase).
+enum LoginStep : std::size_t {
+  kStepConnect,   // TCP connect
+  kStepTls,       // stream header, features, STARTTLS or direct TLS, features again
+  kStepRegister,  // XEP-0077 (0 when not registering)
+  kStepSasl,      // SASL exchange and stream restart
+  kStepBind,      // resource binding (and legacy session)
+  kStepRoster,    // roster get
+  kStepPresence,  // initial presence until the server reflects it
+  kLoginSteps
+};
+inline constexpr std::array<const char*, kLoginSteps> kLoginStepNames = {
+    "connect", "tls", "register", "sasl", "bind", "roster", "presence"};
+
 // Receives the messages of started sessions (on the session's thread).
 class MessageSink {
  public:
@@ -75,6 +90,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> close();
 
   bool open() const { return open_; }
+  // Microseconds each phase of the last successful login took.
+  const std::array<std::uint64_t, kLoginSteps>& step_us() const { return step_us_; }
   // True once close() has begun: the end of the stream is expected, not an error.
   bool closing() const { return closing_; }
   // Why the session failed or ended ("" while all is well).
@@ -97,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static boost::asio::awaitable<void> writer(std::shared_ptr<Session> self);
   void answer_iq(const xml::Element& iq);
   void arm(double seconds);
+  void mark(LoginStep step);
   void disarm();
   void shut();
 
@@ -124,6 +142,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;      // queued by send_chat
   std::string sending_;  // being written
   MessageSink* sink_ = nullptr;
+  std::array<std::uint64_t, kLoginSteps> step_us_{};
+  std::chrono::steady_clock::time_point last_mark_;
 };
 
 }  // namespace starling::bench

@@ -37,6 +37,8 @@ def test_login_msg_idle_max(open_server):
     assert login["scenario"] == "login" and login["ok"] is True
     assert login["logins_ok"] == 10 and login["logins_failed"] == 0
     assert login["latency_ms"]["count"] == 10
+    assert set(login["login_steps_ms"]) == {"connect", "tls", "register", "sasl", "bind", "roster",
+                                            "presence"}
     assert isinstance(login["server_cpu_s"], float)
     assert login["server_rss_kib_after"] > 0
 
