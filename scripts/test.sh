@@ -19,7 +19,7 @@ ctest --test-dir build-asan --output-on-failure -j "$JOBS"
 # optimizer reports other warnings.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTARLING_TESTS=OFF \
   -DSTARLING_WERROR=ON >/dev/null
-ninja -C build -j "$JOBS" starling starlingctl
+ninja -C build -j "$JOBS" starling starlingctl starling-bench
 
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSTARLING_FUZZ=ON -DSTARLING_TESTS=OFF -DSTARLING_WERROR=ON >/dev/null
