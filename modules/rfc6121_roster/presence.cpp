@@ -524,18 +524,30 @@ asio::awaitable<void> Presence::broadcast(events::PresenceBroadcast e) {
 }
 
 // §2.5.2: removing an item cancels the subscriptions in both directions.
-asio::awaitable<void> Presence::after_removal(Jid user, RosterItem old, bool pending_in) {
+void send_cancellation(module::ModuleContext& ctx, const Jid& user, const RosterItem& item,
+                       bool pending_in, const std::vector<module::AvailableResource>& resources) {
   std::string bare = user.bare_str();
-  if (has_to(old.subscription) || old.ask) {
-    ctx_->send(make_presence(bare, old.jid, "unsubscribe"));
-  }
-  if (has_from(old.subscription) || pending_in) {
-    if (has_from(old.subscription)) {
-      auto u = presence_from_resources(user, old.jid, "unavailable");
-      co_await std::move(u);
+  if (has_from(item.subscription) || pending_in) {
+    if (has_from(item.subscription)) {
+      // §3.2.2: unavailable while the contact is still subscribed, then the cancellation.
+      for (const auto& r : resources) {
+        ctx.send(make_presence(bare + "/" + r.resource, item.jid, "unavailable"));
+      }
     }
-    ctx_->send(make_presence(bare, old.jid, "unsubscribed"));
+    ctx.send(make_presence(bare, item.jid, "unsubscribed"));
   }
+  if (has_to(item.subscription) || item.ask) {
+    ctx.send(make_presence(bare, item.jid, "unsubscribe"));
+  }
+}
+
+asio::awaitable<void> Presence::after_removal(Jid user, RosterItem old, bool pending_in) {
+  std::vector<module::AvailableResource> resources;
+  if (has_from(old.subscription)) {
+    auto op = ctx_->sink().available_resources(user);
+    resources = co_await std::move(op);
+  }
+  send_cancellation(*ctx_, user, old, pending_in, resources);
 }
 
 }  // namespace starling::modules::roster

@@ -8,6 +8,13 @@
 
 namespace starling::modules::roster {
 
+// §2.5.2: ends the subscriptions between `user` and the contact of `item`: unavailable presence
+// from each of `resources` and "unsubscribed" to a contact that sees the user's presence (or
+// asked to), then "unsubscribe" to one whose presence the user sees (or asked to). Used when
+// an item is removed and when the account is deleted.
+void send_cancellation(module::ModuleContext& ctx, const xmpp::Jid& user, const RosterItem& item,
+                       bool pending_in, const std::vector<module::AvailableResource>& resources);
+
 class Presence {
  public:
   void start(module::ModuleContext& ctx);

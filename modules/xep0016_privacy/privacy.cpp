@@ -126,16 +126,20 @@ module::FilterPtr compile(storage::Backend& b, const std::string& d, const std::
   return std::make_shared<const CompiledFilter>(std::move(*list), std::move(roster));
 }
 
-xml::Element query_push(const std::string& bare, xml::Element child, const char* ns) {
+// A push: an iq set from the account's bare JID carrying `payload`.
+xml::Element push_iq(const std::string& bare, xml::Element payload) {
   xml::Element iq("iq", "jabber:client");
   iq.set_attr("type", "set");
   iq.set_attr("from", bare);
-  if (std::string_view(ns) == privacy::kPrivacyNs) {
-    iq.add_child("query", std::string(ns)).add_child(std::move(child));
-  } else {
-    iq.add_child(std::move(child));
-  }
+  iq.add_child(std::move(payload));
   return iq;
+}
+
+// XEP-0016 §2.6: a privacy list push names the list only.
+xml::Element list_push(const std::string& bare, const std::string& name) {
+  xml::Element q("query", std::string(privacy::kPrivacyNs));
+  q.add_child("list", std::string(privacy::kPrivacyNs)).set_attr("name", name);
+  return push_iq(bare, std::move(q));
 }
 
 class Privacy final : public module::Module {
@@ -453,11 +457,7 @@ class Privacy final : public module::Module {
       }
     }
     // §2.6: a privacy list push with only the name, to every connected resource.
-    xml::Element pushed("list", std::string(privacy::kPrivacyNs));
-    pushed.set_attr("name", name);
-    ctx_->push_to_interested(bare, query_push(bare.bare_str(), std::move(pushed),
-                                              privacy::kPrivacyNs.data()),
-                             module::Interest::kAll);
+    ctx_->push_to_interested(bare, list_push(bare.bare_str(), name), module::Interest::kAll);
     auto re = reinstall(bare);
     co_await std::move(re);
     co_return module::Empty{};
@@ -560,13 +560,10 @@ class Privacy final : public module::Module {
     for (const auto& j : jids) {
       change.add_child("item", kBlockingNs).set_attr("jid", j);
     }
-    ctx_->push_to_interested(bare, query_push(bare.bare_str(), std::move(change), kBlockingNs),
+    ctx_->push_to_interested(bare, push_iq(bare.bare_str(), std::move(change)),
                              module::Interest::kBlocklist);
     if (!o.list_name.empty()) {
-      xml::Element pushed("list", std::string(privacy::kPrivacyNs));
-      pushed.set_attr("name", o.list_name);
-      ctx_->push_to_interested(bare, query_push(bare.bare_str(), std::move(pushed),
-                                                privacy::kPrivacyNs.data()),
+      ctx_->push_to_interested(bare, list_push(bare.bare_str(), o.list_name),
                                module::Interest::kAll);
     }
     // §3.3: unavailable presence to a newly blocked JID allowed to see the user's presence;

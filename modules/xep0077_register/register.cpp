@@ -22,8 +22,8 @@
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "module/module.hpp"
+#include "modules/rfc6121_roster/presence.hpp"
 #include "modules/rfc6121_roster/roster_store.hpp"
-#include "modules/rfc6121_roster/subscription.hpp"
 #include "modules/xep0077_register/register_query.hpp"
 #include "modules/xep0077_register/throttle.hpp"
 #include "server/config/config.hpp"
@@ -246,24 +246,8 @@ class Register final : public module::Module {
     auto items = co_await std::move(roster_op);
     auto res_op = ctx_->sink().available_resources(iq.from.bare());
     auto resources = co_await std::move(res_op);
-    std::string bare_str = iq.from.bare_str();
-    auto presence = [&](const std::string& from, const std::string& to, const char* type) {
-      xml::Element p("presence", "jabber:client");
-      p.set_attr("from", from);
-      p.set_attr("to", to);
-      p.set_attr("type", type);
-      ctx_->send(std::move(p));
-    };
     for (const auto& item : items) {
-      if (roster::has_from(item.subscription)) {
-        for (const auto& r : resources) {
-          presence(bare_str + "/" + r.resource, item.jid, "unavailable");
-        }
-        presence(bare_str, item.jid, "unsubscribed");
-      }
-      if (roster::has_to(item.subscription) || item.ask) {
-        presence(bare_str, item.jid, "unsubscribe");
-      }
+      roster::send_cancellation(*ctx_, iq.from.bare(), item, false, resources);
     }
     // Backend::delete_account removes the account and the data of every store (roster,
     // offline messages, ...), in one transaction.
