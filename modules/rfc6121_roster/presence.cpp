@@ -456,8 +456,11 @@ asio::awaitable<void> Presence::broadcast(events::PresenceBroadcast e) {
         }
         if (!available) {
           // §4.3.2 #3 and XEP-0012: when and how the user last went unavailable.
-          b.kv_set(domain, local, kLast, "stamp", stamp);
-          b.kv_set(domain, local, kLast, "stanza", last_value);
+          // Bookkeeping, written on every logout: not worth an fsync of its own.
+          b.relaxed([&] {
+            b.kv_set(domain, local, kLast, "stamp", stamp);
+            b.kv_set(domain, local, kLast, "stanza", last_value);
+          });
         }
         return r;
       });

@@ -101,6 +101,11 @@ Result<std::shared_ptr<ssl::context>> make_server_context(const CertificatePaths
     return make_error(p.key.string() + ": private key does not match " + p.certificate.string());
   }
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+  // Resumption works through stateless tickets (RFC 8446 §4.6.1, RFC 5077), so the server keeps
+  // no per-client session cache: it would hold about a kilobyte per recent client and be swept
+  // under a lock. One ticket per connection is enough for a client to resume once.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(native, 1);
   return ctx;
 }
 

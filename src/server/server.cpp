@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -86,6 +87,9 @@ class ServerImpl final : public Server {
   }
 
   int run() override {
+    // OpenSSL writes TLS records to the sockets itself (net::Transport): a peer that has gone
+    // must give EPIPE, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
     shards_->start();
     for (auto& l : listeners_) {
       asio::co_spawn(main_, accept_loop(*l.acceptor, l.direct_tls), asio::detached);

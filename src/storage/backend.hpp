@@ -4,6 +4,7 @@
 // modules. Schemas are declared in code, versioned, and migrated at open.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,12 @@ class Backend {
     std::string username, key, value;
   };
   virtual std::vector<KvRow> kv_scan(const std::string& domain, const std::string& store) = 0;
+
+  // Runs `f` (calls on this backend) as one transaction whose commit need not reach the disk at
+  // once. It survives a crash of the process (kill -9) and reaches the disk with the next
+  // ordinary commit, but a crash of the machine may lose it. Only for bookkeeping that nobody
+  // was promised, such as last-logout times; never for anything acknowledged. Not nested.
+  virtual void relaxed(const std::function<void()>& f) { f(); }
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode and runs pending schema

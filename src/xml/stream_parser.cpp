@@ -9,6 +9,8 @@
 #include <string>
 #include <type_traits>
 
+#include "xml/writer.hpp"
+
 namespace starling::xml {
 namespace {
 
@@ -114,11 +116,16 @@ struct Core {
   Core(ParserLimits lim, bool document) : limits(lim), document_mode(document) {
     token_cap = document ? std::numeric_limits<std::uint64_t>::max()
                          : std::min<std::uint64_t>(kMaxTokenBytes, limits.max_element_size);
+    make_parser();
+  }
+
+  // Creates the expat parser with our handlers; false (and failed) when out of memory.
+  bool make_parser() {
     // RFC 6120 §11.6: UTF-8 only, whatever the XML declaration says.
     parser.reset(XML_ParserCreateNS("UTF-8", kNsSep));
     if (!parser) {
       fail(ParseError::kNotWellFormed, "cannot allocate XML parser");
-      return;
+      return false;
     }
     XML_Parser p = parser.get();
     XML_SetUserData(p, this);
@@ -141,6 +148,7 @@ struct Core {
     XML_SetSkippedEntityHandler(p, &Core::on_skipped_entity);
     XML_SetExternalEntityRefHandler(p, &Core::on_external_entity);
     XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
+    return true;
   }
   // expat holds a pointer to this object.
   Core(const Core&) = delete;
@@ -158,6 +166,12 @@ struct Core {
   std::vector<StreamEvent>* out = nullptr;  // set during feed()
   std::size_t depth = 0;                    // open elements, the stream root included
   std::string root_default_ns;              // default namespace declared on the root
+  // What hibernate() needs to rebuild the root: its qualified name and its namespace
+  // declarations (prefix, or "" for the default namespace; URI).
+  std::string root_qname;
+  std::vector<std::pair<std::string, std::string>> root_ns;
+  bool hibernating = false;  // the expat parser is freed until more input arrives
+  bool resuming = false;     // parsing the rebuilt root start tag: no event
   Element current;                          // the top-level element being built
   std::vector<Element*> stack;              // open elements of `current`, innermost last
   bool have_document = false;               // document mode: the root element is complete
@@ -248,6 +262,11 @@ struct Core {
   }
 
   void start_stream_element(const XML_Char* name, const XML_Char** atts, std::uint64_t end) {
+    if (depth == 0 && resuming) {
+      depth = 1;
+      mark = end;
+      return;
+    }
     if (depth == 0) {
       // The stream header (RFC 6120 §4.2), capped like a top-level element: mark is still 0.
       if (end - mark > limits.max_element_size) {
@@ -260,6 +279,11 @@ struct Core {
       h.name.assign(n.local);
       h.xmlns.assign(n.uri);
       h.prefix.assign(n.prefix);
+      root_qname.assign(n.prefix);
+      if (!root_qname.empty()) {
+        root_qname += ':';
+      }
+      root_qname += n.local;
       h.default_ns = std::move(root_default_ns);
       fill_attrs(atts, h.attrs);
       out->emplace_back(std::move(h));
@@ -362,8 +386,11 @@ struct Core {
 
   static void XMLCALL on_ns_decl(void* ud, const XML_Char* prefix, const XML_Char* uri) {
     Core& s = self(ud);
-    if (!s.document_mode && s.depth == 0 && prefix == nullptr) {
-      s.root_default_ns = uri != nullptr ? uri : "";
+    if (!s.document_mode && s.depth == 0 && !s.resuming) {
+      if (prefix == nullptr) {
+        s.root_default_ns = uri != nullptr ? uri : "";
+      }
+      s.root_ns.emplace_back(prefix != nullptr ? prefix : "", uri != nullptr ? uri : "");
     }
   }
 
@@ -473,6 +500,9 @@ struct Core {
     if (closed) {
       return check_after_close(data);
     }
+    if (hibernating && !data.empty() && !wake()) {
+      return error;
+    }
     // NUL is never an XML character (XML §2.2). Refusing it before expat sees it also keeps expat
     // from guessing UTF-16 from NUL bytes near the start of the stream (RFC 6120 §11.6).
     const std::size_t nul = data.find('\0');
@@ -483,6 +513,47 @@ struct Core {
       fail(ParseError::kNotWellFormed, "NUL byte in the stream");
     }
     return error;
+  }
+
+  // Between stanzas, with no input held back, the expat parser (several KiB) can go: all the
+  // stream's context is the root start tag, which wake() rebuilds from its name and namespace
+  // declarations before the next input. Byte offsets restart with the new parser; limits only
+  // use differences of them.
+  bool hibernate() {
+    if (document_mode || hibernating || !parser || failed() || closed || depth != 1 ||
+        total_fed != last_event_end) {
+      return false;
+    }
+    parser.reset();
+    current = Element();
+    std::vector<Element*>().swap(stack);
+    hibernating = true;
+    return true;
+  }
+
+  bool wake() {
+    hibernating = false;
+    if (!make_parser()) {
+      return false;
+    }
+    std::string tag = "<" + root_qname;
+    for (const auto& [prefix, uri] : root_ns) {
+      tag += prefix.empty() ? " xmlns='" : " xmlns:" + prefix + "='";
+      escape_attr(uri, tag);
+      tag += '\'';
+    }
+    tag += '>';
+    depth = 0;
+    total_fed = mark = last_event_end = 0;
+    resuming = true;
+    XML_Status st = XML_Parse(parser.get(), tag.data(), static_cast<int>(tag.size()), XML_FALSE);
+    resuming = false;
+    total_fed = tag.size();
+    if (st != XML_STATUS_OK || depth != 1) {
+      fail(ParseError::kNotWellFormed, "cannot resume the stream");
+      return false;
+    }
+    return true;
   }
 
   void parse_pieces(std::string_view data) {
@@ -564,6 +635,10 @@ void StreamParser::reset() {
 }
 
 const std::string& StreamParser::error_detail() const { return impl_->detail; }
+
+bool StreamParser::hibernate() { return impl_->hibernate(); }
+
+bool StreamParser::hibernating() const { return impl_->hibernating; }
 
 bool parse_element(std::string_view xml, Element& out) {
   // No size limit: the caller already holds the whole text.

@@ -61,6 +61,11 @@ class StreamParser {
   void reset();
   // Human-readable detail of the last error (for logs and <text/>).
   const std::string& error_detail() const;
+  // For idle streams: frees the XML parser's memory when the stream is between top-level
+  // elements with no partial input held; the next feed() rebuilds it, with the same result as
+  // if nothing had happened. Returns whether it did.
+  bool hibernate();
+  bool hibernating() const;
 
  private:
   struct Impl;

@@ -465,6 +465,84 @@ TEST(StreamParser, HugeStartTagIsRefused) {
 
 // ---- parse_element ----
 
+// Hibernating between stanzas (to free an idle stream's parser) must not change any event:
+// the same input gives the same events whether or not the parser hibernated after every read.
+TEST(StreamParser, HibernatingBetweenStanzasGivesTheSameEvents) {
+  const std::string input =
+      std::string(kClientHeader) +
+      "<message to='a@b' type='chat'><body>one &amp; two</body></message> \n"
+      "<stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+      "<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>"
+      "<x:y xmlns:x='urn:other'><x:z/></x:y>"
+      "</stream:stream>";
+  const std::string expected = describe(feed_new(input).events);
+  for (std::size_t chunk : {1, 3, 17, 64, 1000}) {
+    StreamParser p;
+    std::vector<StreamEvent> events;
+    int hibernated = 0;
+    for (std::size_t i = 0; i < input.size(); i += chunk) {
+      ASSERT_EQ(p.feed(std::string_view(input).substr(i, chunk), events), ParseError::kNone);
+      hibernated += p.hibernate() ? 1 : 0;
+      if (hibernated > 0 && p.hibernating()) {
+        EXPECT_FALSE(p.hibernate());  // once is enough
+      }
+    }
+    EXPECT_EQ(describe(events), expected) << "chunk " << chunk;
+    if (chunk == 1) {
+      EXPECT_GE(hibernated, 4);  // after each stanza
+    }
+  }
+}
+
+TEST(StreamParser, NoHibernationInsideAStanzaOrBeforeTheHeader) {
+  StreamParser p;
+  std::vector<StreamEvent> events;
+  EXPECT_FALSE(p.hibernate());  // nothing parsed yet
+  ASSERT_EQ(p.feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/s",
+                   events),
+            ParseError::kNone);
+  EXPECT_FALSE(p.hibernate());  // inside the header
+  ASSERT_EQ(p.feed("treams'><message><bo", events), ParseError::kNone);
+  EXPECT_FALSE(p.hibernate());  // inside a stanza
+  ASSERT_EQ(p.feed("dy>hi</body></message>", events), ParseError::kNone);
+  EXPECT_TRUE(p.hibernate());
+  EXPECT_TRUE(p.hibernating());
+  ASSERT_EQ(p.feed("<presence/>", events), ParseError::kNone);
+  EXPECT_FALSE(p.hibernating());
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(to_string(std::get<Element>(events[2]), "jabber:client"), "<presence/>");
+}
+
+TEST(StreamParser, LimitsAndErrorsStillApplyAfterHibernation) {
+  ParserLimits limits;
+  limits.max_element_size = 200;  // the header is 140 bytes
+  StreamParser p(limits);
+  std::vector<StreamEvent> events;
+  ASSERT_EQ(p.feed(std::string(kClientHeader) + "<presence/>", events), ParseError::kNone);
+  ASSERT_TRUE(p.hibernate());
+  // The rebuilt root does not count towards the next element's size.
+  std::string fits = "<message><body>" + std::string(200 - 32, 'x') + "</body></message>";
+  ASSERT_EQ(fits.size(), 200u);
+  ASSERT_EQ(p.feed(fits, events), ParseError::kNone);
+  ASSERT_TRUE(p.hibernate());
+  EXPECT_EQ(p.feed("<message><body>" + std::string(300, 'x'), events),
+            ParseError::kPolicyViolation);
+
+  StreamParser q;
+  ASSERT_EQ(q.feed(std::string(kClientHeader) + "<presence/>", events), ParseError::kNone);
+  ASSERT_TRUE(q.hibernate());
+  EXPECT_EQ(q.feed("<a></b>", events), ParseError::kNotWellFormed);
+  StreamParser r;
+  ASSERT_EQ(r.feed(std::string(kClientHeader) + "<presence/>", events), ParseError::kNone);
+  ASSERT_TRUE(r.hibernate());
+  EXPECT_EQ(r.feed("<!-- no -->", events), ParseError::kRestrictedXml);
+  // A wrong closing tag for the rebuilt root is still an error.
+  StreamParser t;
+  ASSERT_EQ(t.feed(std::string(kClientHeader), events), ParseError::kNone);
+  ASSERT_TRUE(t.hibernate());
+  EXPECT_EQ(t.feed("</stream:other>", events), ParseError::kNotWellFormed);
+}
+
 TEST(ParseElement, ParsesOneDocument) {
   Element e;
   ASSERT_TRUE(

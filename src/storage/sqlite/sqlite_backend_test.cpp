@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -272,6 +274,40 @@ TEST_F(SqliteBackendTest, ReopenKeepsData) {
   ASSERT_EQ(sqlite3_step(stmt.get()), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt.get(), 0), static_cast<int>(sqlite::migrations().size()));
   EXPECT_EQ(sqlite3_column_int(stmt.get(), 1), sqlite::migrations().back().version);
+}
+
+// relaxed(): one transaction, committed (visible to others at once), and kept when the process
+// dies right after it without closing anything (kill -9).
+TEST_F(SqliteBackendTest, RelaxedWritesAreOneTransactionAndSurviveAProcessCrash) {
+  ASSERT_EQ(db().create_account(make_account("example.org", "juliet")), Status::kOk);
+  db_.reset();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto db = open_sqlite(path_);
+    if (!db.ok()) {
+      _exit(2);
+    }
+    auto& b = *db.value();
+    b.relaxed([&] {
+      b.kv_set("example.org", "juliet", "last", "stamp", "2026-11-21T10:00:00Z");
+      b.kv_set("example.org", "juliet", "last", "stanza", "<presence/>");
+    });
+    _exit(0);  // no destructors: the connection is never closed
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  reopen();
+  EXPECT_EQ(db().kv_get("example.org", "juliet", "last", "stamp"), "2026-11-21T10:00:00Z");
+  EXPECT_EQ(db().kv_get("example.org", "juliet", "last", "stanza"), "<presence/>");
+  // Ordinary writes after a relaxed one still work and are kept.
+  db().relaxed([&] { db().kv_set("example.org", "juliet", "last", "stamp", "x"); });
+  ASSERT_EQ(db().kv_set("example.org", "juliet", "s", "k", "v"), Status::kOk);
+  reopen();
+  EXPECT_EQ(db().kv_get("example.org", "juliet", "last", "stamp"), "x");
+  EXPECT_EQ(db().kv_get("example.org", "juliet", "s", "k"), "v");
 }
 
 TEST_F(SqliteBackendTest, NewerSchemaVersionIsRefused) {

@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <algorithm>
 #include <charconv>
 
@@ -29,6 +28,9 @@ using xmpp::StanzaError;
 namespace {
 constexpr auto kAuthTimeout = std::chrono::seconds(60);  // from connect to resource binding
 constexpr auto kCloseTimeout = std::chrono::seconds(3);  // waiting for the client's </stream>
+// A bound stream that has been quiet this long gives back its XML parser's memory
+// (xml::StreamParser::hibernate); most sessions are idle most of the time.
+constexpr auto kHibernateAfter = std::chrono::seconds(2);
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(1);  // then for its close_notify
 constexpr int kMaxAuthFailures = 5;                      // RFC 6120 §6.4.5: 2 to 5 retries
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -63,15 +65,15 @@ C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool di
       shard_(shard),
       direct_tls_(direct_tls),
       tls_ctx_(env.tls.context()),
-      stream_(std::move(socket), *tls_ctx_),
+      transport_(std::move(socket)),
       parser_(xml::ParserLimits{env.config.c2s.max_stanza_size, 64}),
-      write_signal_(stream_.get_executor()),
-      drained_(stream_.get_executor()),
-      watchdog_timer_(stream_.get_executor()),
-      close_timer_(stream_.get_executor()),
-      rate_timer_(stream_.get_executor()) {
+      write_signal_(transport_.get_executor()),
+      drained_(transport_.get_executor()),
+      watchdog_timer_(transport_.get_executor()),
+      close_timer_(transport_.get_executor()),
+      rate_timer_(transport_.get_executor()) {
   boost::system::error_code ec;
-  auto ep = stream_.next_layer().remote_endpoint(ec);
+  auto ep = transport_.socket().remote_endpoint(ec);
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
   if (!ec) {
     auto addr = ep.address();
@@ -89,7 +91,7 @@ C2sStream::~C2sStream() = default;
 
 void C2sStream::start() {
   env_.tracker.add(shard_, shared_from_this());
-  asio::co_spawn(stream_.get_executor(), run(), [self = shared_from_this()](std::exception_ptr e) {
+  asio::co_spawn(transport_.get_executor(), run(), [self = shared_from_this()](std::exception_ptr e) {
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -104,45 +106,42 @@ void C2sStream::start() {
 asio::awaitable<void> C2sStream::run() {
   auto self = shared_from_this();
   log::debug("c2s {}: connected{}", remote_, direct_tls_ ? " (direct TLS)" : "");
-  asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
+  asio::co_spawn(transport_.get_executor(), watchdog(), asio::detached);
   if (direct_tls_) {
-    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    auto op = transport_.handshake(tls_ctx_->native_handle());
+    boost::system::error_code ec = co_await std::move(op);
     if (ec) {
       log::debug("c2s {}: TLS handshake failed: {}", remote_, ec.message());
       hard_close();
       co_return;
     }
     tls_active_ = true;
-    cb_ = net::channel_bindings(stream_.native_handle());
+    cb_ = net::channel_bindings(transport_.native_handle());
     state_ = State::kNeedAuth;
   }
-  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+  asio::co_spawn(transport_.get_executor(), writer(), asio::detached);
 
-  std::vector<char> buf(16384);
-  std::vector<xml::StreamEvent> events;
   while (!dead_) {
-    std::size_t n = 0;
-    boost::system::error_code ec;
-    if (tls_active_) {
-      std::tie(ec, n) = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
-    } else {
-      std::tie(ec, n) = co_await stream_.next_layer().async_read_some(asio::buffer(buf), use_tuple);
-    }
+    auto rop = transport_.read();
+    auto [ec, data] = co_await std::move(rop);
     if (ec) {
       log::debug("c2s {}: read ended: {}", remote_, ec.message());
       break;
     }
     last_read_ = Clock::now();
+    std::string held;  // the input, when it must outlive a suspension
     if (std::size_t rate = env_.config.c2s.max_bytes_per_second; rate > 0) {
       // Token bucket: refill for the time passed, pay for what was read, and when in debt wait
-      // until it is paid before reading again (the kernel's buffers then push back on the
+      // until it is paid before handling it (the kernel's buffers then push back on the
       // client).
       const double burst = static_cast<double>(std::max(env_.config.c2s.max_stanza_size, rate));
       std::chrono::duration<double> elapsed = last_read_ - rate_refilled_at_;
       rate_refilled_at_ = last_read_;
       rate_tokens_ = std::min(burst, rate_tokens_ + elapsed.count() * static_cast<double>(rate));
-      rate_tokens_ -= static_cast<double>(n);
+      rate_tokens_ -= static_cast<double>(data.size());
       if (rate_tokens_ < 0) {
+        held.assign(data);
+        data = held;
         auto wait = std::chrono::duration<double>(-rate_tokens_ / static_cast<double>(rate));
         rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
         co_await rate_timer_.async_wait(use_tuple);
@@ -151,8 +150,11 @@ asio::awaitable<void> C2sStream::run() {
         }
       }
     }
-    events.clear();
-    xml::ParseError perr = parser_.feed(std::string_view(buf.data(), n), events);
+    // Unless held, `data` lives in the thread's shared read buffer: it is parsed before anything
+    // suspends.
+    std::vector<xml::StreamEvent> events;
+    xml::ParseError perr = parser_.feed(data, events);
+    held.clear();
     bool stop = false;
     for (auto& ev : events) {
       if (!co_await handle(ev)) {
@@ -202,7 +204,8 @@ asio::awaitable<void> C2sStream::run() {
     tls_shutdown_started_ = true;
     // RFC 6120 §4.4 security warning: a TLS close_notify, and the client's in return, before
     // the TCP connection ends (bounded by close_timer_). No read is pending any more.
-    auto [ec] = co_await stream_.async_shutdown(use_tuple);
+    auto op = transport_.shutdown_tls();
+    boost::system::error_code ec = co_await std::move(op);
     log::debug("c2s {}: TLS shutdown: {}", remote_, ec ? ec.message() : "done");
   }
   hard_close();
@@ -231,9 +234,7 @@ void C2sStream::hard_close() {
     announced_ = false;
     env_.registry.fire(events::SessionClosed{jid_});
   }
-  boost::system::error_code ec;
-  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.next_layer().close(ec);
+  transport_.close();
   write_signal_.cancel();
   drained_.cancel();
   watchdog_timer_.cancel();
@@ -265,7 +266,6 @@ void C2sStream::send(const xml::Element& e) { send_raw(xml::to_string(e, ns::kCl
 
 asio::awaitable<void> C2sStream::writer() {
   auto self = shared_from_this();
-  std::string batch;
   while (!dead_) {
     if (queue_.empty()) {
       drained_.cancel();
@@ -273,20 +273,17 @@ asio::awaitable<void> C2sStream::writer() {
       co_await write_signal_.async_wait(use_tuple);
       continue;
     }
-    batch.clear();
+    // Everything queued goes out in one TLS record and one system call. The batch lives only
+    // while it is written, so an idle session keeps no write buffer.
+    std::string batch = std::move(queue_.front());
+    queue_.pop_front();
     while (!queue_.empty()) {
       batch += queue_.front();
       queue_.pop_front();
     }
     writing_ = true;
-    boost::system::error_code ec;
-    if (tls_active_) {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(stream_, asio::buffer(batch), use_tuple);
-    } else {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(stream_.next_layer(), asio::buffer(batch), use_tuple);
-    }
+    auto op = transport_.write(batch);
+    boost::system::error_code ec = co_await std::move(op);
     writing_ = false;
     queued_bytes_ -= std::min(queued_bytes_, batch.size());
     if (ec) {
@@ -300,8 +297,7 @@ asio::awaitable<void> C2sStream::writer() {
       // would look like a truncation attack: there the reader waits for the client's closing
       // tag (or the close timer) and the TLS layer is shut down first.
       half_closed_ = true;
-      boost::system::error_code sec;
-      stream_.next_layer().shutdown(tcp::socket::shutdown_send, sec);
+      transport_.shutdown_send();
     }
   }
   drained_.cancel();
@@ -329,8 +325,15 @@ asio::awaitable<void> C2sStream::watchdog() {
         co_return;
       }
       next = started_at_ + kAuthTimeout;
+    } else if (hibernate_tried_ != last_read_ && now - last_read_ >= kHibernateAfter) {
+      hibernate_tried_ = last_read_;  // once per quiet spell (it fails inside a stanza)
+      parser_.hibernate();
+      continue;
     } else if (c.ping_interval == 0) {
-      co_return;
+      if (hibernate_tried_ == last_read_) {
+        co_return;
+      }
+      next = last_read_ + kHibernateAfter;
     } else if (ping_id_) {
       auto deadline = ping_sent_at_ + std::chrono::seconds(c.ping_timeout);
       if (last_read_ > ping_sent_at_) {
@@ -360,6 +363,9 @@ asio::awaitable<void> C2sStream::watchdog() {
         continue;
       }
       next = due;
+    }
+    if (state_ == State::kBound && hibernate_tried_ != last_read_) {
+      next = std::min(next, last_read_ + kHibernateAfter);
     }
     watchdog_timer_.expires_at(next);
     co_await watchdog_timer_.async_wait(use_tuple);
@@ -402,8 +408,7 @@ void C2sStream::close_timeout() {
     // The client did not close its stream in time. Stop reading, so that run() can still
     // close the TLS layer properly (close_notify, RFC 6120 §4.4), bounded once more.
     tls_shutdown_started_ = true;
-    boost::system::error_code ec;
-    stream_.next_layer().cancel(ec);
+    transport_.cancel();
     close_timer_.expires_after(kTlsShutdownTimeout);
     close_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
       if (!e) {
@@ -656,7 +661,8 @@ asio::awaitable<bool> C2sStream::starttls() {
   if (dead_) {
     co_return false;
   }
-  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  auto op = transport_.handshake(tls_ctx_->native_handle());
+  boost::system::error_code ec = co_await std::move(op);
   if (ec) {
     // RFC 6120 §5.4.3.2: on TLS failure the TCP connection is closed without a stream error.
     log::debug("c2s {}: STARTTLS handshake failed: {}", remote_, ec.message());
@@ -664,7 +670,7 @@ asio::awaitable<bool> C2sStream::starttls() {
     co_return false;
   }
   tls_active_ = true;
-  cb_ = net::channel_bindings(stream_.native_handle());
+  cb_ = net::channel_bindings(transport_.native_handle());
   state_ = State::kNeedAuth;
   header_sent_ = false;
   parser_.reset();  // RFC 6120 §5.4.3.3: a fresh stream over TLS
@@ -849,7 +855,7 @@ asio::awaitable<void> C2sStream::sasl_fail(auth::SaslFailure f) {
   ++auth_failures_;
   if (f != auth::SaslFailure::kAborted && env_.config.c2s.auth_failure_delay_ms > 0) {
     // Slow down password guessing.
-    asio::steady_timer t(stream_.get_executor());
+    asio::steady_timer t(transport_.get_executor());
     t.expires_after(std::chrono::milliseconds(env_.config.c2s.auth_failure_delay_ms));
     co_await t.async_wait(use_tuple);
     if (dead_) {
@@ -912,7 +918,7 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   send(result);
   log::info("c2s {}: bound {}", remote_, jid_.str());
   announced_ = true;
-  env_.registry.fire(events::SessionBound{jid_, stream_.get_executor()});
+  env_.registry.fire(events::SessionBound{jid_, transport_.get_executor()});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1027,11 +1033,11 @@ void C2sStream::handle_own_presence(xml::Element& e) {
   bool initial = !available_;
   available_ = true;
   env_.registry.fire(
-      events::PresenceBroadcast{jid_, stanza, true, initial, {}, stream_.get_executor(), filter_});
+      events::PresenceBroadcast{jid_, stanza, true, initial, {}, transport_.get_executor(), filter_});
   bool first_non_negative = priority >= 0 && !had_non_negative_;
   had_non_negative_ = had_non_negative_ || priority >= 0;
   env_.registry.fire(events::SessionAvailable{jid_, priority, initial, first_non_negative,
-                                              stream_.get_executor()});
+                                              transport_.get_executor()});
 }
 
 void C2sStream::go_unavailable(xmpp::StanzaPtr stanza) {
@@ -1046,7 +1052,7 @@ void C2sStream::go_unavailable(xmpp::StanzaPtr stanza) {
       deliver(stanza);
     }
     env_.registry.fire(events::PresenceBroadcast{jid_, stanza, false, false, std::move(directed),
-                                                 stream_.get_executor(), filter_});
+                                                 transport_.get_executor(), filter_});
     return;
   }
   // §4.6.3 #3: a session that never became available still owes its directed presence an end.
@@ -1072,7 +1078,7 @@ void C2sStream::handle_presence_to(xml::Element& e) {
     if (const module::PresenceHandlers* h = env_.registry.presence_handlers()) {
       auto op = h->outbound(std::make_shared<const xml::Element>(std::move(e)), jid_,
                             std::move(*to));
-      asio::co_spawn(stream_.get_executor(), std::move(op), asio::detached);
+      asio::co_spawn(transport_.get_executor(), std::move(op), asio::detached);
       return;
     }
   } else if (type.empty()) {

@@ -4,7 +4,6 @@
 // coroutine with a bounded queue (STYLE.md §10); it lives on one shard for its whole life.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,10 +15,14 @@
 #include <vector>
 
 #include "auth/sasl.hpp"
+#include "net/transport.hpp"
 #include "session/session_table.hpp"
 #include "xml/stream_parser.hpp"
 #include "xmpp/jid.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
 namespace starling::config {
 struct Config;
 }
@@ -122,7 +125,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   std::size_t shard_;
   bool direct_tls_;
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // before stream_: destroyed after it
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  net::Transport transport_;
   bool tls_active_ = false;
   std::string remote_;
   std::string remote_ip_;  // the client's address without port, for module::PreAuthIq
@@ -172,6 +175,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   boost::asio::steady_timer watchdog_timer_;
   Clock::time_point started_at_;
   Clock::time_point last_read_;
+  Clock::time_point hibernate_tried_;  // last_read_ when the parser last tried to hibernate
   std::optional<std::string> ping_id_;
   Clock::time_point ping_sent_at_;
   boost::asio::steady_timer close_timer_;
