@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "support.hpp"
 #include "xmpp/jid.hpp"
 
 namespace starling::microbench {
@@ -24,27 +25,37 @@ void BM_JidParse(benchmark::State& state, std::string_view s) {
 }
 
 // Typical ASCII JIDs: the PRECIS and domain fast paths.
-BENCHMARK_CAPTURE(BM_JidParse, ascii_full, std::string_view("romeo@example.com/orchard"));
-BENCHMARK_CAPTURE(BM_JidParse, ascii_bare, std::string_view("juliet@example.com"));
-BENCHMARK_CAPTURE(BM_JidParse, ascii_domain, std::string_view("example.com"));
-BENCHMARK_CAPTURE(BM_JidParse, ascii_upper,
-                  std::string_view("Romeo@Example.COM/Orchard-7F3A9C2B"));
+BENCHMARK_CAPTURE(BM_JidParse, ascii_full, std::string_view("romeo@example.com/orchard"))
+    ->Apply(fixed_iterations);
+BENCHMARK_CAPTURE(BM_JidParse, ascii_bare, std::string_view("juliet@example.com"))
+    ->Apply(fixed_iterations);
+BENCHMARK_CAPTURE(BM_JidParse, ascii_domain, std::string_view("example.com"))
+    ->Apply(fixed_iterations);
+BENCHMARK_CAPTURE(BM_JidParse, ascii_upper, std::string_view("Romeo@Example.COM/Orchard-7F3A9C2B"))
+    ->Apply(fixed_iterations);
 // A client-generated resource as Conversations and Gajim make them.
 BENCHMARK_CAPTURE(BM_JidParse, ascii_long_resource,
-                  std::string_view("romeo@example.com/Conversations.Xk3pQ9zLm2Vw"));
+                  std::string_view("romeo@example.com/Conversations.Xk3pQ9zLm2Vw"))
+    ->Apply(fixed_iterations);
 // Non-ASCII local- and resourceparts: PRECIS with ICU (UsernameCaseMapped, OpaqueString).
 BENCHMARK_CAPTURE(BM_JidParse, precis_local_latin,
-                  std::string_view("m\xc3\xbcller@example.com/orchard"));
-BENCHMARK_CAPTURE(BM_JidParse, precis_local_greek,
-                  std::string_view("\xce\xa3\xcf\x89\xce\xba\xcf\x81\xce\xac\xcf\x84\xce\xb7\xcf\x82"
-                                   "@example.com/orchard"));
+                  std::string_view("m\xc3\xbcller@example.com/orchard"))
+    ->Apply(fixed_iterations);
+BENCHMARK_CAPTURE(
+    BM_JidParse, precis_local_greek,
+    std::string_view("\xce\xa3\xcf\x89\xce\xba\xcf\x81\xce\xac\xcf\x84\xce\xb7\xcf\x82"
+                     "@example.com/orchard"))
+    ->Apply(fixed_iterations);
 BENCHMARK_CAPTURE(BM_JidParse, precis_resource,
-                  std::string_view("romeo@example.com/t\xc3\xa9l\xc3\xa9phone"));
+                  std::string_view("romeo@example.com/t\xc3\xa9l\xc3\xa9phone"))
+    ->Apply(fixed_iterations);
 // Domains through IDNA2008 (libidn2): a U-label, and an A-label that is decoded.
 BENCHMARK_CAPTURE(BM_JidParse, idna_ulabel,
-                  std::string_view("romeo@b\xc3\xbc" "cher.example/orchard"));
-BENCHMARK_CAPTURE(BM_JidParse, idna_alabel,
-                  std::string_view("romeo@xn--bcher-kva.example/orchard"));
+                  std::string_view("romeo@b\xc3\xbc"
+                                   "cher.example/orchard"))
+    ->Apply(fixed_iterations);
+BENCHMARK_CAPTURE(BM_JidParse, idna_alabel, std::string_view("romeo@xn--bcher-kva.example/orchard"))
+    ->Apply(fixed_iterations);
 
 // Jid::str() and bare_str(): the router builds them several times per stanza.
 void BM_JidStr(benchmark::State& state) {
@@ -55,7 +66,7 @@ void BM_JidStr(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_JidStr);
+BENCHMARK(BM_JidStr)->Apply(fixed_iterations);
 
 void BM_JidBare(benchmark::State& state) {
   const auto j = xmpp::Jid::parse("romeo@example.com/orchard");
@@ -65,7 +76,7 @@ void BM_JidBare(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_JidBare);
+BENCHMARK(BM_JidBare)->Apply(fixed_iterations);
 
 }  // namespace
 }  // namespace starling::microbench

@@ -63,11 +63,14 @@ class CountingSession : public session::LocalSession {
 // routing benchmarks.
 class Env {
  public:
-  Env() : shards_(1), storage_(open_storage(dir_)), router_(shards_, {"example.com"}, registry_, *storage_) {
+  Env()
+      : shards_(1),
+        storage_(open_storage(dir_)),
+        router_(shards_, {"example.com"}, registry_, *storage_) {
     romeo_ = bind("romeo@example.com/orchard");
     juliet_ = bind("juliet@example.com/balcony");
-    for (const char* r : {"nurse@example.com/kitchen", "nurse@example.com/garden",
-                          "nurse@example.com/chapel"}) {
+    for (const char* r :
+         {"nurse@example.com/kitchen", "nurse@example.com/garden", "nurse@example.com/chapel"}) {
       nurse_.push_back(bind(r));
     }
   }
@@ -195,9 +198,9 @@ void BM_RouteBare3(benchmark::State& state) {
 void BM_RouteFull(benchmark::State& state) {
   route(state, "juliet@example.com/balcony", 1, [](Env& e) { return e.juliet().delivered; });
 }
-BENCHMARK(BM_RouteBare1);
-BENCHMARK(BM_RouteBare3);
-BENCHMARK(BM_RouteFull);
+BENCHMARK(BM_RouteBare1)->Apply(fixed_iterations);
+BENCHMARK(BM_RouteBare3)->Apply(fixed_iterations);
+BENCHMARK(BM_RouteFull)->Apply(fixed_iterations);
 
 // The floor under routing: one empty asio::post to the shard and the poll that runs it (a
 // routed message takes two: to the partition's shard, then to the session's).
@@ -213,7 +216,7 @@ void BM_PostPoll(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_PostPoll);
+BENCHMARK(BM_PostPoll)->Apply(fixed_iterations);
 
 // Everything a chat message costs in-process, minus TLS, sockets and the writer coroutine: the
 // sender's parser gets the bytes (one stanza per read), the stream stamps 'from' and makes the
@@ -250,7 +253,7 @@ void BM_PipelineMessage(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(static_cast<std::int64_t>(stanza.size()) * state.iterations());
 }
-BENCHMARK(BM_PipelineMessage);
+BENCHMARK(BM_PipelineMessage)->Apply(fixed_iterations);
 
 }  // namespace
 }  // namespace starling::microbench

@@ -32,6 +32,14 @@ xml::Element parse_stanza(std::string_view stanza) {
   return std::get<xml::Element>(std::move(events[1]));
 }
 
+void fixed_iterations(benchmark::internal::Benchmark* b) {
+  if (const char* n = std::getenv("STARLING_MICROBENCH_ITERATIONS")) {
+    if (const long long count = std::atoll(n); count > 0) {
+      b->Iterations(static_cast<benchmark::IterationCount>(count));
+    }
+  }
+}
+
 namespace {
 
 // A stream of `stanza` repeated back to back, as a busy client sends it, given to the parser
@@ -63,8 +71,8 @@ void parse_stream(benchmark::State& state, const std::string& stanza) {
     } else {
       for (std::size_t off = 0; off < buf.size(); off += chunk) {
         events.clear();
-        ok &= parser.feed(std::string_view(buf).substr(off, chunk), events) ==
-              xml::ParseError::kNone;
+        ok &=
+            parser.feed(std::string_view(buf).substr(off, chunk), events) == xml::ParseError::kNone;
         stanzas += events.size();
       }
     }
@@ -82,9 +90,9 @@ void parse_stream(benchmark::State& state, const std::string& stanza) {
 void BM_ParseMessage(benchmark::State& state) { parse_stream(state, chat_message()); }
 void BM_ParsePresence(benchmark::State& state) { parse_stream(state, caps_presence()); }
 void BM_ParseRoster100(benchmark::State& state) { parse_stream(state, roster_result(100)); }
-BENCHMARK(BM_ParseMessage)->Arg(0)->Arg(1460)->Arg(16384);
-BENCHMARK(BM_ParsePresence)->Arg(0)->Arg(1460)->Arg(16384);
-BENCHMARK(BM_ParseRoster100)->Arg(0)->Arg(1460)->Arg(16384);
+BENCHMARK(BM_ParseMessage)->Arg(0)->Arg(1460)->Arg(16384)->Apply(fixed_iterations);
+BENCHMARK(BM_ParsePresence)->Arg(0)->Arg(1460)->Arg(16384)->Apply(fixed_iterations);
+BENCHMARK(BM_ParseRoster100)->Arg(0)->Arg(1460)->Arg(16384)->Apply(fixed_iterations);
 
 // The element as the server delivers it: 'from' stamped by the sender's stream.
 xml::Element delivered(const std::string& stanza) {
@@ -128,11 +136,11 @@ void BM_WritePresence(benchmark::State& state) { write_to_string(state, caps_pre
 void BM_WriteRoster100(benchmark::State& state) { write_to_string(state, roster_result(100)); }
 void BM_WriteReusedMessage(benchmark::State& state) { write_reused(state, chat_message()); }
 void BM_WriteReusedRoster100(benchmark::State& state) { write_reused(state, roster_result(100)); }
-BENCHMARK(BM_WriteMessage);
-BENCHMARK(BM_WritePresence);
-BENCHMARK(BM_WriteRoster100);
-BENCHMARK(BM_WriteReusedMessage);
-BENCHMARK(BM_WriteReusedRoster100);
+BENCHMARK(BM_WriteMessage)->Apply(fixed_iterations);
+BENCHMARK(BM_WritePresence)->Apply(fixed_iterations);
+BENCHMARK(BM_WriteRoster100)->Apply(fixed_iterations);
+BENCHMARK(BM_WriteReusedMessage)->Apply(fixed_iterations);
+BENCHMARK(BM_WriteReusedRoster100)->Apply(fixed_iterations);
 
 // C2sStream::handle_stanza: e.set_attr("from", jid_.str()) on every stanza from the client
 // (after the first iteration it replaces the stamp, as it replaces a forged 'from').
@@ -145,7 +153,7 @@ void BM_StampFrom(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_StampFrom);
+BENCHMARK(BM_StampFrom)->Apply(fixed_iterations);
 
 // The StanzaPtr the stream hands to the router: make_shared of the moved element (and the move
 // back, so each iteration starts from the same element).
@@ -158,7 +166,7 @@ void BM_MakeStanzaPtr(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_MakeStanzaPtr);
+BENCHMARK(BM_MakeStanzaPtr)->Apply(fixed_iterations);
 
 // A deep copy: what a module pays to rewrite a routed (immutable) stanza.
 void BM_CopyMessage(benchmark::State& state) {
@@ -169,7 +177,7 @@ void BM_CopyMessage(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CopyMessage);
+BENCHMARK(BM_CopyMessage)->Apply(fixed_iterations);
 
 }  // namespace
 }  // namespace starling::microbench
