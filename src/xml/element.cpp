@@ -74,7 +74,10 @@ void Element::append_text(std::string_view text) {
     children_.back().text_.append(text);
     return;
   }
-  children_.push_back(text_node(std::string(text)));
+  // Built in place: no temporary node to move.
+  Element& node = children_.emplace_back();
+  node.text_.assign(text);
+  node.is_text_ = true;
 }
 
 const Element* Element::child(std::string_view name, std::string_view xmlns) const {

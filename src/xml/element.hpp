@@ -1,6 +1,7 @@
 #pragma once
 // An XML element tree: the value type for stanzas. Namespaces are resolved: every element knows
 // its namespace URI; prefixes are not kept (the writer chooses them).
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,8 @@ class Element {
   // Appends without looking for an existing attribute of that name: for builders (the parser)
   // that already guarantee unique names, so many attributes cost O(n), not O(n^2).
   Element& append_attr(std::string name, std::string value);
+  // Room for n attributes in all, for builders that know the count before appending.
+  void reserve_attrs(std::size_t n) { attrs_.reserve(n); }
 
   // Children, in document order: elements and text nodes.
   const std::vector<Element>& nodes() const { return children_; }

@@ -231,14 +231,29 @@ struct Core {
     }
   }
 
-  Element make_element(const XML_Char* raw_name, const XML_Char** atts) {
+  // Adds the element that starts here: as the top-level element (`current`) when `parent` is
+  // null, else as the last child of `parent`, built in place (no temporary Element to move).
+  // The attribute list is sized once, so an element with n attributes costs one allocation
+  // for the list, not log2(n) + 1.
+  Element& open_element(Element* parent, const XML_Char* raw_name, const XML_Char** atts) {
     SplitName n = split_name(raw_name);
-    Element e{std::string(n.local), std::string(n.uri)};
-    for (std::size_t i = 0; atts[i] != nullptr; i += 2) {
-      // Expat already rejected duplicates (also namespace-expanded ones, XML-Names §6.3).
-      e.append_attr(attr_name(atts[i]), std::string(atts[i + 1]));
+    Element* e = nullptr;
+    if (parent == nullptr) {
+      current = Element(std::string(n.local), std::string(n.uri));
+      e = &current;
+    } else {
+      e = &parent->add_child(std::string(n.local), std::string(n.uri));
     }
-    return e;
+    std::size_t count = 0;
+    while (atts[count] != nullptr) {
+      count += 2;
+    }
+    e->reserve_attrs(count / 2);
+    for (std::size_t i = 0; i < count; i += 2) {
+      // Expat already rejected duplicates (also namespace-expanded ones, XML-Names §6.3).
+      e->append_attr(attr_name(atts[i]), std::string(atts[i + 1]));
+    }
+    return *e;
   }
 
   // ---- expat callbacks ----
@@ -299,13 +314,12 @@ struct Core {
     }
     if (depth == 1) {
       mark = event_start();
-      current = make_element(name, atts);
       stack.clear();
-      stack.push_back(&current);
+      stack.push_back(&open_element(nullptr, name, atts));
     } else {
       // Only the innermost open element gains children, so the pointers to its ancestors in
       // `stack` stay valid.
-      stack.push_back(&stack.back()->add_child(make_element(name, atts)));
+      stack.push_back(&open_element(stack.back(), name, atts));
     }
     ++depth;
   }
@@ -317,10 +331,9 @@ struct Core {
       return;
     }
     if (depth == 0) {
-      current = make_element(name, atts);
-      stack.push_back(&current);
+      stack.push_back(&open_element(nullptr, name, atts));
     } else {
-      stack.push_back(&stack.back()->add_child(make_element(name, atts)));
+      stack.push_back(&open_element(stack.back(), name, atts));
     }
     ++depth;
   }

@@ -167,6 +167,47 @@ TEST(StreamParser, ByteAtATimeGivesTheSameEvents) {
   }
 }
 
+// The tree is built in place (children appended to their parent as they start, attribute lists
+// sized up front): it must equal the one built by hand, attribute order and text nodes included,
+// however the input is split, and stanzas after it must not inherit anything from it.
+TEST(StreamParser, TreeEqualsTheOneBuiltByHand) {
+  const std::string iq_xml =
+      "<iq type='result' id='r1' to='romeo@example.com/orchard' xml:lang='en'>"
+      "<query xmlns='jabber:iq:roster' ver='v9'>"
+      "<item jid='a@example.net' name='A' subscription='both' ask='subscribe' "
+      "xmlns:p='urn:p' p:x='1'><group>Friends</group><group>Work</group></item>"
+      "text<item jid='b@example.net'/>more</query></iq>";
+  const std::string in =
+      std::string(kClientHeader) + iq_xml + "<message to='b@example.net'><body>hi</body></message>";
+  Element iq("iq", "jabber:client");
+  iq.set_attr("type", "result").set_attr("id", "r1").set_attr("to", "romeo@example.com/orchard");
+  iq.set_attr("xml:lang", "en");
+  Element& query = iq.add_child("query", "jabber:iq:roster");
+  query.set_attr("ver", "v9");
+  Element& a = query.add_child("item", "jabber:iq:roster");
+  a.set_attr("jid", "a@example.net").set_attr("name", "A").set_attr("subscription", "both");
+  a.set_attr("ask", "subscribe").set_attr("{urn:p}x", "1");
+  a.add_child("group", "jabber:iq:roster").add_text("Friends");
+  a.add_child("group", "jabber:iq:roster").add_text("Work");
+  query.add_text("text");
+  query.add_child("item", "jabber:iq:roster").set_attr("jid", "b@example.net");
+  query.add_text("more");
+  Element message("message", "jabber:client");
+  message.set_attr("to", "b@example.net");
+  message.add_child("body", "jabber:client").add_text("hi");
+  for (std::size_t chunk : {0, 1, 5, 64}) {
+    Fed r = feed_new(in, chunk);
+    ASSERT_EQ(r.error, ParseError::kNone) << chunk;
+    ASSERT_EQ(r.events.size(), 3u) << chunk;
+    EXPECT_EQ(element(r, 1), iq) << chunk;
+    EXPECT_EQ(element(r, 2), message) << chunk;
+  }
+  // parse_element builds its tree the same way.
+  Element doc;
+  ASSERT_TRUE(parse_element("<iq xmlns='jabber:client'" + iq_xml.substr(3), doc));
+  EXPECT_EQ(doc, iq);
+}
+
 TEST(StreamParser, WhitespaceKeepalivesBetweenStanzas) {
   StreamParser p;
   std::vector<StreamEvent> ev;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
 #include "xml/stream_parser.hpp"
 
 namespace starling::xml {
@@ -38,6 +42,67 @@ TEST(Writer, EscapeAttr) {
   EXPECT_EQ(esc_attr("plain"), "plain");
   EXPECT_EQ(esc_attr("&<>'\""), "&amp;&lt;&gt;&apos;&quot;");
   EXPECT_EQ(esc_attr("a\tb\nc\rd"), "a&#9;b&#10;c&#13;d");
+}
+
+// The escaping rules byte by byte, as writer.hpp states them.
+std::string reference_escape(std::string_view in, bool attr) {
+  std::string out;
+  for (char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '\r') {
+      out += "&#13;";
+    } else if (attr && c == '\'') {
+      out += "&apos;";
+    } else if (attr && c == '"') {
+      out += "&quot;";
+    } else if (c == '\t') {
+      out += attr ? "&#9;" : "\t";
+    } else if (c == '\n') {
+      out += attr ? "&#10;" : "\n";
+    } else if (c >= 0x20) {
+      out += ch;
+    }  // other C0 controls are dropped
+  }
+  return out;
+}
+
+// Every byte value at every position of strings up to 24 bytes long (so in each lane of a word,
+// in the tail after the last whole word, and next to UTF-8 bytes and other special bytes).
+TEST(Writer, EscapeMatchesTheByteRulesEverywhere) {
+  for (const char filler : {'x', '\xc3', '&'}) {
+    for (std::size_t len = 1; len <= 24; ++len) {
+      for (std::size_t pos = 0; pos < len; ++pos) {
+        for (int b = 0; b < 256; ++b) {
+          std::string in(len, filler);
+          in[pos] = static_cast<char>(b);
+          ASSERT_EQ(esc_text(in), reference_escape(in, false)) << len << " " << pos << " " << b;
+          ASSERT_EQ(esc_attr(in), reference_escape(in, true)) << len << " " << pos << " " << b;
+        }
+      }
+    }
+  }
+  // Random strings, biased towards the bytes that matter.
+  std::uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  constexpr std::string_view kInteresting = "&<>'\"\t\n\r\x01\x1f\x20\x7f\x80\xff";
+  for (int round = 0; round < 20000; ++round) {
+    std::string in(next() % 64, '\0');
+    for (char& c : in) {
+      c = next() % 4 == 0 ? kInteresting[next() % kInteresting.size()]
+                          : static_cast<char>(next() % 256);
+    }
+    ASSERT_EQ(esc_text(in), reference_escape(in, false)) << round;
+    ASSERT_EQ(esc_attr(in), reference_escape(in, true)) << round;
+  }
 }
 
 TEST(Writer, NamespacesOnlyWhereTheyChange) {

@@ -80,19 +80,18 @@ const UNormalizer2* nfkc() {
   return U_SUCCESS(err) ? n : nullptr;
 }
 
-// RFC 8264 §9.17 HasCompat (Q): toNFKC(cp) != cp.
+}  // namespace
+
+// RFC 8264 §9.17 HasCompat (Q): toNFKC(cp) != cp. For a string of one code point that is the
+// NFKC quick check answering No: "No" means the code point cannot occur in NFKC text at all, so
+// normalization changes it; "Maybe" code points only combine with a preceding character, and
+// alone they stay as they are. One property lookup instead of a normalizer run per code point
+// (precis_test checks this against toNFKC for every code point).
 bool has_compat(char32_t cp) {
-  const UNormalizer2* n = nfkc();
-  if (n == nullptr) {
-    return true;  // Cannot tell: fail closed.
-  }
-  std::array<UChar, 2> buf{};
-  int32_t len = 0;
-  U16_APPEND_UNSAFE(buf.data(), len, static_cast<UChar32>(cp));
-  UErrorCode err = U_ZERO_ERROR;
-  const UBool normalized = unorm2_isNormalized(n, buf.data(), len, &err);
-  return U_FAILURE(err) || !normalized;
+  return u_getIntPropertyValue(static_cast<UChar32>(cp), UCHAR_NFKC_QUICK_CHECK) == UNORM_NO;
 }
+
+namespace {
 
 // RFC 8264 §8, in exactly the order given there.
 Derived derived_property(char32_t cp) {
@@ -479,16 +478,20 @@ bool bidi_rule_holds(const CodePoints& s) {
 }
 
 // One application of the profile's preparation and enforcement rules, in the order of
-// RFC 8264 §7 and RFC 8265 §3.3.2/§3.3.3 (§4.2.1/§4.2.2 for OpaqueString).
-std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile) {
+// RFC 8264 §7 and RFC 8265 §3.3.2/§3.3.3 (§4.2.1/§4.2.2 for OpaqueString). `in_allowed`: `in`
+// is the result of an earlier application, so it is already known to pass allowed_by_class.
+// allowed_by_class is a pure function of the string, so a string that has been checked is not
+// checked again: the answer would be the same (it is the costly part: several ICU property
+// lookups per code point).
+std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile, bool in_allowed) {
   CodePoints s;
   if (profile == Profile::kUsernameCaseMapped) {
     // Preparation (RFC 8265 §3.3.2): width mapping, then only IdentifierClass code points.
-    s = width_map(in);
-    if (!allowed_by_class(s, profile)) {
+    const CodePoints mapped = width_map(in);
+    if (!(in_allowed && mapped == in) && !allowed_by_class(mapped, profile)) {
       return std::nullopt;
     }
-    auto lowered = lower_case(s);
+    auto lowered = lower_case(mapped);
     if (!lowered) {
       return std::nullopt;
     }
@@ -497,10 +500,13 @@ std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile) {
       return std::nullopt;
     }
     s = std::move(*normalized);
+    if (s == mapped) {
+      return s;  // step 6 below would check `mapped` again
+    }
   } else {
     // Preparation (RFC 8265 §4.2.1): only FreeformClass code points; fullwidth and halfwidth
     // code points are not mapped (§4.2.2 rule 1); no case mapping, no directionality rule.
-    if (!allowed_by_class(in, profile)) {
+    if (!in_allowed && !allowed_by_class(in, profile)) {
       return std::nullopt;
     }
     auto normalized = to_nfc(map_spaces(in));
@@ -508,6 +514,9 @@ std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile) {
       return std::nullopt;
     }
     s = std::move(*normalized);
+    if (s == in) {
+      return s;  // step 6 below would check `in` again
+    }
   }
   // RFC 8264 §7 step 6: the behavioral rules decide on the mapped and normalized output too.
   if (!allowed_by_class(s, profile)) {
@@ -555,9 +564,9 @@ std::optional<std::string> enforce(std::string_view in, Profile profile, std::si
     return std::nullopt;
   }
   // RFC 8264 §7: reapply until stable; reject when three further applications do not settle.
-  auto out = apply_once(*decoded, profile);
+  auto out = apply_once(*decoded, profile, /*in_allowed=*/false);
   for (int extra = 0; extra < 3 && out; ++extra) {
-    auto again = apply_once(*out, profile);
+    auto again = apply_once(*out, profile, /*in_allowed=*/true);
     if (again && *again == *out) {
       std::string utf8 = encode_utf8(*out);
       // RFC 8265 §3.1/§4.1: not zero octets after enforcement.

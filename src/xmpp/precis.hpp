@@ -20,4 +20,7 @@ enum class Profile {
 // than `max_octets` after enforcement, or does not reach a stable form (RFC 8264 §7).
 std::optional<std::string> enforce(std::string_view in, Profile profile, std::size_t max_octets);
 
+// RFC 8264 §9.17 HasCompat: toNFKC(cp) != cp. Exposed for its exhaustive test.
+bool has_compat(char32_t cp);
+
 }  // namespace starling::xmpp::precis
