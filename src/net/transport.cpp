@@ -151,6 +151,39 @@ asio::awaitable<std::pair<error_code, std::string_view>> Transport::read() {
   }
 }
 
+std::pair<error_code, std::size_t> Transport::try_write(std::string_view data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    if (SSL* ssl = ssl_.get()) {
+      ERR_clear_error();
+      int chunk = static_cast<int>(std::min<std::size_t>(data.size() - done, INT_MAX));
+      int n = SSL_write(ssl, data.data() + done, chunk);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      auto [next, ec] = classify(ssl, n);
+      if (next == Next::kRead || next == Next::kWrite) {
+        // A record may be half sent inside OpenSSL: write() retries from `done` with the same
+        // bytes, as OpenSSL requires.
+        return {error_code{}, done};
+      }
+      return {ec ? ec : asio::error::broken_pipe, done};
+    }
+    error_code ec;
+    std::size_t n = socket_.write_some(asio::buffer(data.data() + done, data.size() - done), ec);
+    if (!ec) {
+      done += n;
+      continue;
+    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      return {error_code{}, done};
+    }
+    return {ec, done};
+  }
+  return {error_code{}, done};
+}
+
 asio::awaitable<error_code> Transport::write(std::string_view data) {
   while (!data.empty()) {
     if (SSL* ssl = ssl_.get()) {

@@ -42,6 +42,10 @@ class Transport {
   // comes only with an error (eof: the peer closed; TLS: its close_notify).
   boost::asio::awaitable<std::pair<boost::system::error_code, std::string_view>> read();
 
+  // Writes what the socket takes now without waiting: the bytes written, or an error. Fewer
+  // than data.size() means the socket is full; then pass the rest (from that offset) to write().
+  std::pair<boost::system::error_code, std::size_t> try_write(std::string_view data);
+
   // Writes all of `data` (which must stay alive and unchanged until this completes).
   boost::asio::awaitable<boost::system::error_code> write(std::string_view data);
 

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <charconv>
@@ -67,7 +68,6 @@ C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool di
       tls_ctx_(env.tls.context()),
       transport_(std::move(socket)),
       parser_(xml::ParserLimits{env.config.c2s.max_stanza_size, 64}),
-      write_signal_(transport_.get_executor()),
       drained_(transport_.get_executor()),
       watchdog_timer_(transport_.get_executor()),
       close_timer_(transport_.get_executor()),
@@ -119,7 +119,6 @@ asio::awaitable<void> C2sStream::run() {
     cb_ = net::channel_bindings(transport_.native_handle());
     state_ = State::kNeedAuth;
   }
-  asio::co_spawn(transport_.get_executor(), writer(), asio::detached);
 
   while (!dead_) {
     auto rop = transport_.read();
@@ -235,7 +234,6 @@ void C2sStream::hard_close() {
     env_.registry.fire(events::SessionClosed{jid_});
   }
   transport_.close();
-  write_signal_.cancel();
   drained_.cancel();
   watchdog_timer_.cancel();
   close_timer_.cancel();
@@ -259,46 +257,76 @@ void C2sStream::send_raw(std::string data) {
     return;
   }
   queue_.push_back(std::move(data));
-  write_signal_.cancel();
+  if (!writing_ && !flush_posted_) {
+    // Written once the current handler is done, so that everything it queues goes out together.
+    flush_posted_ = true;
+    asio::post(transport_.get_executor(), [self = shared_from_this()] { self->write_queue(); });
+  }
 }
 
 void C2sStream::send(const xml::Element& e) { send_raw(xml::to_string(e, ns::kClient)); }
 
-asio::awaitable<void> C2sStream::writer() {
+void C2sStream::write_queue() {
+  flush_posted_ = false;
+  if (dead_ || writing_) {
+    return;
+  }
+  if (queue_.empty()) {
+    drained_.cancel();
+    return;
+  }
+  // Everything queued goes out in one TLS record and one system call. The queue and the batch
+  // live only while there is something to write, so an idle session keeps no write buffer.
+  std::vector<std::string> q;
+  q.swap(queue_);
+  std::string batch = std::move(q.front());
+  for (std::size_t i = 1; i < q.size(); ++i) {
+    batch += q[i];
+  }
+  q = {};
+  auto [ec, n] = transport_.try_write(batch);
+  queued_bytes_ -= std::min(queued_bytes_, n);
+  if (ec) {
+    log::debug("c2s {}: write failed: {}", remote_, ec.message());
+    hard_close();
+    return;
+  }
+  if (n == batch.size()) {
+    wrote_all();
+    return;
+  }
+  // The socket is full: a coroutine waits until it takes the rest.
+  writing_ = true;
+  batch.erase(0, n);
+  asio::co_spawn(transport_.get_executor(), write_rest(std::move(batch)), asio::detached);
+}
+
+asio::awaitable<void> C2sStream::write_rest(std::string rest) {
   auto self = shared_from_this();
-  while (!dead_) {
-    if (queue_.empty()) {
-      drained_.cancel();
-      write_signal_.expires_at(Clock::time_point::max());
-      co_await write_signal_.async_wait(use_tuple);
-      continue;
-    }
-    // Everything queued goes out in one TLS record and one system call. The batch lives only
-    // while it is written, so an idle session keeps no write buffer.
-    std::string batch = std::move(queue_.front());
-    queue_.pop_front();
-    while (!queue_.empty()) {
-      batch += queue_.front();
-      queue_.pop_front();
-    }
-    writing_ = true;
-    auto op = transport_.write(batch);
-    boost::system::error_code ec = co_await std::move(op);
-    writing_ = false;
-    queued_bytes_ -= std::min(queued_bytes_, batch.size());
-    if (ec) {
-      log::debug("c2s {}: write failed: {}", remote_, ec.message());
-      hard_close();
-      break;
-    }
-    if (closing_ && queue_.empty() && !half_closed_ && !tls_active_) {
-      // Our closing tag is out: half-close so the client sees the end at once, while we keep
-      // reading until it closes too (RFC 6120 §4.4). Over TLS a TCP FIN before close_notify
-      // would look like a truncation attack: there the reader waits for the client's closing
-      // tag (or the close timer) and the TLS layer is shut down first.
-      half_closed_ = true;
-      transport_.shutdown_send();
-    }
+  auto op = transport_.write(rest);
+  boost::system::error_code ec = co_await std::move(op);
+  writing_ = false;
+  queued_bytes_ -= std::min(queued_bytes_, rest.size());
+  if (ec) {
+    log::debug("c2s {}: write failed: {}", remote_, ec.message());
+    hard_close();
+    co_return;
+  }
+  if (!queue_.empty()) {
+    write_queue();
+  } else {
+    wrote_all();
+  }
+}
+
+void C2sStream::wrote_all() {
+  if (closing_ && queue_.empty() && !half_closed_ && !tls_active_ && !dead_) {
+    // Our closing tag is out: half-close so the client sees the end at once, while we keep
+    // reading until it closes too (RFC 6120 §4.4). Over TLS a TCP FIN before close_notify
+    // would look like a truncation attack: there the reader waits for the client's closing
+    // tag (or the close timer) and the TLS layer is shut down first.
+    half_closed_ = true;
+    transport_.shutdown_send();
   }
   drained_.cancel();
 }

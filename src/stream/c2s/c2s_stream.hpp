@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,7 +84,11 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   using Clock = std::chrono::steady_clock;
 
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<void> writer();
+  // Writes what is queued (posted by send_raw); write_rest waits for the socket to take the
+  // rest when it is full.
+  void write_queue();
+  boost::asio::awaitable<void> write_rest(std::string rest);
+  void wrote_all();
   boost::asio::awaitable<void> watchdog();
   boost::asio::awaitable<void> flush();
   boost::asio::awaitable<bool> handle(xml::StreamEvent& ev);
@@ -165,10 +168,10 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   int auth_failures_ = 0;
 
   // Writer
-  std::deque<std::string> queue_;
+  std::vector<std::string> queue_;
   std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  boost::asio::steady_timer write_signal_;
+  bool writing_ = false;       // write_rest is running
+  bool flush_posted_ = false;  // write_queue is posted
   boost::asio::steady_timer drained_;
 
   // Liveness (XEP-0199 server-to-client pings) and timeouts.
