@@ -130,11 +130,15 @@ if [ -n "$missing" ]; then
     [ "$rc" -eq 0 ] || die "apt-get install failed"
 fi
 
-# Prosody and ejabberd run as their own system users (Prosody refuses root; ejabberdctl
-# switches to the ejabberd user itself).
+# Prosody and ejabberd run as their own system users (Prosody refuses root). Not through su:
+# ejabberdctl started as root switches users with su, whose PAM session (pam_limits) puts the
+# fd limit back to 1024, and ejabberd then fails at about 1,000 sessions (emfile). setpriv
+# keeps our raised limit and the PID chain (no PAM, no fork).
 RUN_AS_PROSODY=()
+RUN_AS_EJABBERD=()
 if [ "$(id -u)" -eq 0 ]; then
     RUN_AS_PROSODY=(setpriv --reuid=prosody --regid=prosody --init-groups)
+    RUN_AS_EJABBERD=(setpriv --reuid=ejabberd --regid=ejabberd --init-groups)
 fi
 
 # ---------------------------------------------------------------- work dir, limits, cleanup
@@ -304,7 +308,7 @@ EOF
 
 ejabberdctl_cmd() {
     local d="$WORK/ejabberd"
-    ejabberdctl --config "$d/ejabberd.yml" --ctl-config "$d/ejabberdctl.cfg" \
+    "${RUN_AS_EJABBERD[@]}" env HOME="$d" ejabberdctl --config "$d/ejabberd.yml" --ctl-config "$d/ejabberdctl.cfg" \
         --spool "$d/db" --logs "$d/log" "$@"
 }
 
@@ -350,7 +354,7 @@ start_server() {
             SERVER_PID=$!
             ;;
         ejabberd)
-            taskset -c "$SERVER_CPU" bash -c 'cd / && exec "$@"' _ \
+            "${RUN_AS_EJABBERD[@]}" env HOME="$WORK/ejabberd" taskset -c "$SERVER_CPU" \
                 ejabberdctl --config "$WORK/ejabberd/ejabberd.yml" \
                 --ctl-config "$WORK/ejabberd/ejabberdctl.cfg" --spool "$WORK/ejabberd/db" \
                 --logs "$WORK/ejabberd/log" foreground >>"$log_file" 2>&1 &
@@ -376,7 +380,8 @@ start_server() {
         if [ -n "$SERVER_PID" ] && port_open "$port"; then
             sleep 1   # let start-up work settle before measuring
             log "$s started, pid $SERVER_PID, port $port;" \
-                "listen backlog $(ss -Hltn "sport = :$port" | awk '{print $3}' | head -1)"
+                "listen backlog $(ss -Hltn "sport = :$port" | awk '{print $3}' | head -1);" \
+                "fd limit $(awk '/open files/ {print $4}' /proc/"$SERVER_PID"/limits)"
             return 0
         fi
         sleep 0.25
