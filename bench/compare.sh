@@ -440,13 +440,21 @@ run_bench() {
     local out="$WORK/bench-$s-$scen.json" err="$WORK/bench-$s-$scen.err"
     log "$s $scen: ${cmd[*]#"$REPO/"}"
     # The outer timeout is a backstop: starling-bench stops itself at --timeout.
+    local wait0 wait1 t0 t1
+    wait0=$(runq_wait_ns); t0=$(date +%s.%N)
     timeout --kill-after=10 $(( ${tmo%.*} + 30 )) "${cmd[@]}" >"$out" 2>"$err"
     local rc=$?
+    wait1=$(runq_wait_ns); t1=$(date +%s.%N)
+    # Time the server's threads were runnable but waited for a CPU (another process had CPU 0):
+    # when it is large, latency and throughput say more about the machine than the server.
+    local runq
+    runq=$(awk -v a="$wait0" -v b="$wait1" -v t0="$t0" -v t1="$t1" \
+        'BEGIN { printf "{\"server_runq_wait_s\": %.2f, \"wall_s\": %.2f}", (b - a) / 1e9, t1 - t0 }')
     local line
     line=$(grep -m1 '^{' "$out" 2>/dev/null)
     if [ -n "$line" ]; then
         printf '%s\n' "$line" | jq -c --arg s "$s" --arg n "$scen" --argjson rc "$rc" \
-            '{server: $s, step: $n, exit_code: $rc} + .' >> "$JSONL"
+            --argjson runq "$runq" '{server: $s, step: $n, exit_code: $rc} + $runq + .' >> "$JSONL"
         log "$s $scen: exit $rc, $(printf '%s' "$line" | jq -c '{ok, logins_ok, logins_failed,
             first_error, lost, server_cpu_s}' 2>/dev/null)"
     else
@@ -457,6 +465,12 @@ run_bench() {
         log "$s $scen: FAILED (exit $rc, no result): $why"
     fi
     return $rc
+}
+
+# Sum over the server's threads of the time spent runnable but waiting for a CPU
+# (/proc/PID/task/TID/schedstat, second field, ns).
+runq_wait_ns() {
+    cat /proc/"$SERVER_PID"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }'
 }
 
 failed_step() {
@@ -622,6 +636,12 @@ ctx = [
     ("max: generator CPU s / window s (near 1: generator-bound)", "max",
      lambda r: f"{r['bench_cpu_s']:.1f} / {r['elapsed_s']:.1f}"),
     ("max: server CPU s in the window", "max", lambda r: f"{r['server_cpu_s']:.1f}"),
+    ("login: server waited for a CPU, s (whole run, wall s)", "login",
+     lambda r: f"{r['server_runq_wait_s']:.1f} ({r['wall_s']:.0f})"),
+    ("msg: server waited for a CPU, s (whole run, wall s)", "msg",
+     lambda r: f"{r['server_runq_wait_s']:.1f} ({r['wall_s']:.0f})"),
+    ("max: server waited for a CPU, s (whole run, wall s)", "max",
+     lambda r: f"{r['server_runq_wait_s']:.1f} ({r['wall_s']:.0f})"),
     ("max: latency p99 ms", "max", lambda r: f"{r['latency_ms']['p99']:.1f}"),
     ("idle: sessions held, RSS KiB before → after", "idle",
      lambda r: f"{r['sessions']}, {r['server_rss_kib_before']:,} → {r['server_rss_kib_after']:,}"),
