@@ -87,6 +87,7 @@ die() { log "error: $*"; exit 1; }
 # Ports: our own, never a distribution default (5222/5269/5280/...).
 declare -A PORT=([starling]=35222 [prosody]=35322 [ejabberd]=35422)
 EJABBERD_DIST_PORT=35423   # Erlang distribution (ejabberdctl <-> node), loopback, no epmd
+EJABBERD_NODE=starlingcmp@localhost
 
 # ---------------------------------------------------------------- build and packages
 if [ "$BUILD" = 1 ]; then
@@ -297,7 +298,7 @@ EOF
     # written to the ejabberd user's home. One scheduler (pinned to one core) and no scheduler
     # busy-waiting, which would be counted as server CPU while no work is done.
     cat > "$d/ejabberdctl.cfg" <<EOF
-ERLANG_NODE=starlingcmp@localhost
+ERLANG_NODE=$EJABBERD_NODE
 ERL_DIST_PORT=$EJABBERD_DIST_PORT
 INET_DIST_INTERFACE=127.0.0.1
 ERL_OPTIONS="-setcookie $cookie -env ERL_CRASH_DUMP_BYTES 0 +S 1:1 +SDcpu 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
@@ -315,17 +316,19 @@ ejabberdctl_cmd() {
 # ---------------------------------------------------------------- start / stop
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Descendants of $1 whose command name is $2 (first match).
-find_descendant() {
-    local root=$1 name=$2 pids pid
-    pids="$root"
-    for _ in 1 2 3 4 5 6; do
+# The beam.smp of our ejabberd node among the descendants of $1: the command name is beam.smp
+# and the command line names our node. (ejabberdctl first runs a short-lived erl of its own to
+# parse INET_DIST_INTERFACE; that one must not be taken for the server.)
+find_beam() {
+    local pids="$1" pid
+    for _ in 1 2 3 4 5 6 7 8; do
         local next=""
         for pid in $pids; do
             next="$next $(cat /proc/"$pid"/task/*/children 2>/dev/null)"
         done
         for pid in $next; do
-            if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$name" ]; then
+            if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = beam.smp ] &&
+               tr '\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q -- "-sname $EJABBERD_NODE "; then
                 echo "$pid"; return 0
             fi
         done
@@ -365,7 +368,7 @@ start_server() {
     local i
     for i in $(seq 1 240); do   # 60 s
         if [ "$s" = ejabberd ] && [ -z "$SERVER_PID" ]; then
-            SERVER_PID=$(find_descendant "$WRAPPER_PID" beam.smp) || SERVER_PID=""
+            SERVER_PID=$(find_beam "$WRAPPER_PID") || SERVER_PID=""
         fi
         if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
             log "$s (pid $SERVER_PID) exited during start-up; its output:"
@@ -395,8 +398,11 @@ start_server() {
 # is that of beam.smp (the Erlang VM stops cleanly on SIGTERM); the ejabberdctl wrapper and the
 # su between them then exit by themselves.
 stop_server() {
+    if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        SERVER_PID=""
+    fi
     if [ -n "$WRAPPER_PID" ] && [ -z "$SERVER_PID" ]; then
-        SERVER_PID=$(find_descendant "$WRAPPER_PID" beam.smp) || SERVER_PID=""
+        SERVER_PID=$(find_beam "$WRAPPER_PID") || SERVER_PID=""
         if [ -z "$SERVER_PID" ] && [ "$CURRENT" = ejabberd ]; then
             # beam.smp not found (the wrapper died): ask the node to stop, by our own node name.
             timeout 30 ejabberdctl_cmd stop >/dev/null 2>&1 || true
