@@ -476,7 +476,7 @@ run_bench() {
 # Sum over the server's threads of the time spent runnable but waiting for a CPU
 # (/proc/PID/task/TID/schedstat, second field, ns).
 runq_wait_ns() {
-    cat /proc/"$SERVER_PID"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }'
+    cat /proc/"$SERVER_PID"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'
 }
 
 failed_step() {
