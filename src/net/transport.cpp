@@ -25,8 +25,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadBuffer = 16384;
 thread_local std::array<char, kReadBuffer> t_read_buffer;
 
-// What an OpenSSL call that returned `ret` needs next.
-enum class Next { kDone, kRead, kWrite, kFailed };
+using Next = Transport::Next;
 
 struct Outcome {
   Next next;
@@ -71,6 +70,12 @@ Outcome classify(ssl_st* ssl, int ret) {
 
 void Transport::SslFree::operator()(ssl_st* s) const { SSL_free(s); }
 
+asio::awaitable<error_code> Transport::wait(Next next) {
+  auto [ec] = co_await socket_.async_wait(
+      next == Next::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
+  co_return ec;
+}
+
 Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   error_code ec;
   socket_.non_blocking(true, ec);
@@ -103,9 +108,8 @@ asio::awaitable<error_code> Transport::handshake(ssl_ctx_st* ctx) {
     }
     auto [next, ec] = classify(ssl, r);
     if (next == Next::kRead || next == Next::kWrite) {
-      auto [wec] = co_await socket_.async_wait(
-          next == Next::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-      if (wec) {
+      auto wop = wait(next);
+      if (error_code wec = co_await std::move(wop)) {
         ssl_.reset();
         co_return wec;
       }
@@ -129,9 +133,8 @@ asio::awaitable<std::pair<error_code, std::string_view>> Transport::read() {
       if (next == Next::kFailed || next == Next::kDone) {
         co_return std::pair{ec ? ec : asio::error::eof, std::string_view{}};
       }
-      auto [wec] = co_await socket_.async_wait(
-          next == Next::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-      if (wec) {
+      auto wop = wait(next);
+      if (error_code wec = co_await std::move(wop)) {
         co_return std::pair{wec, std::string_view{}};
       }
       continue;
@@ -144,14 +147,19 @@ asio::awaitable<std::pair<error_code, std::string_view>> Transport::read() {
     if (ec != asio::error::would_block && ec != asio::error::try_again) {
       co_return std::pair{ec ? ec : asio::error::eof, std::string_view{}};
     }
-    auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-    if (wec) {
+    auto wop = wait(Next::kRead);
+    if (error_code wec = co_await std::move(wop)) {
       co_return std::pair{wec, std::string_view{}};
     }
   }
 }
 
 std::pair<error_code, std::size_t> Transport::try_write(std::string_view data) {
+  bool want_read = false;
+  return write_now(data, want_read);
+}
+
+std::pair<error_code, std::size_t> Transport::write_now(std::string_view data, bool& want_read) {
   std::size_t done = 0;
   while (done < data.size()) {
     if (SSL* ssl = ssl_.get()) {
@@ -164,8 +172,9 @@ std::pair<error_code, std::size_t> Transport::try_write(std::string_view data) {
       }
       auto [next, ec] = classify(ssl, n);
       if (next == Next::kRead || next == Next::kWrite) {
-        // A record may be half sent inside OpenSSL: write() retries from `done` with the same
-        // bytes, as OpenSSL requires.
+        // A record may be half sent inside OpenSSL: the retry passes the same bytes from `done`
+        // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move).
+        want_read = next == Next::kRead;
         return {error_code{}, done};
       }
       return {ec ? ec : asio::error::broken_pipe, done};
@@ -177,6 +186,7 @@ std::pair<error_code, std::size_t> Transport::try_write(std::string_view data) {
       continue;
     }
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      want_read = false;
       return {error_code{}, done};
     }
     return {ec, done};
@@ -185,43 +195,18 @@ std::pair<error_code, std::size_t> Transport::try_write(std::string_view data) {
 }
 
 asio::awaitable<error_code> Transport::write(std::string_view data) {
-  while (!data.empty()) {
-    if (SSL* ssl = ssl_.get()) {
-      ERR_clear_error();
-      int chunk = static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX));
-      int n = SSL_write(ssl, data.data(), chunk);
-      if (n > 0) {
-        data.remove_prefix(static_cast<std::size_t>(n));
-        continue;
-      }
-      auto [next, ec] = classify(ssl, n);
-      if (next == Next::kFailed || next == Next::kDone) {
-        co_return ec ? ec : asio::error::broken_pipe;
-      }
-      // OpenSSL's rule: the retry passes the same bytes (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-      // lets them move).
-      auto [wec] = co_await socket_.async_wait(
-          next == Next::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-      if (wec) {
-        co_return wec;
-      }
-      continue;
-    }
-    error_code ec;
-    std::size_t n = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
-    if (!ec) {
-      data.remove_prefix(n);
-      continue;
-    }
-    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+  for (;;) {
+    bool want_read = false;
+    auto [ec, n] = write_now(data, want_read);
+    data.remove_prefix(n);
+    if (ec || data.empty()) {
       co_return ec;
     }
-    auto [wec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
-    if (wec) {
+    auto wop = wait(want_read ? Next::kRead : Next::kWrite);
+    if (error_code wec = co_await std::move(wop)) {
       co_return wec;
     }
   }
-  co_return error_code{};
 }
 
 asio::awaitable<error_code> Transport::shutdown_tls() {
@@ -243,9 +228,8 @@ asio::awaitable<error_code> Transport::shutdown_tls() {
     if (next != Next::kRead && next != Next::kWrite) {
       co_return ec;
     }
-    auto [wec] = co_await socket_.async_wait(
-        next == Next::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
-    if (wec) {
+    auto wop = wait(next);
+    if (error_code wec = co_await std::move(wop)) {
       co_return wec;
     }
   }

@@ -22,6 +22,9 @@ namespace starling::net {
 
 class Transport {
  public:
+  // What an OpenSSL call needs next, or whether it failed (internal to transport.cpp).
+  enum class Next { kDone, kRead, kWrite, kFailed };
+
   explicit Transport(boost::asio::ip::tcp::socket socket);
   ~Transport();
   Transport(const Transport&) = delete;
@@ -61,6 +64,11 @@ class Transport {
   void close();
 
  private:
+  boost::asio::awaitable<boost::system::error_code> wait(Next next);
+  // try_write's work; `want_read`: the socket must become readable before the retry.
+  std::pair<boost::system::error_code, std::size_t> write_now(std::string_view data,
+                                                              bool& want_read);
+
   struct SslFree {
     void operator()(ssl_st* s) const;
   };

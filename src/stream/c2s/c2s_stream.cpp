@@ -153,7 +153,6 @@ asio::awaitable<void> C2sStream::run() {
     // suspends.
     std::vector<xml::StreamEvent> events;
     xml::ParseError perr = parser_.feed(data, events);
-    held.clear();
     bool stop = false;
     for (auto& ev : events) {
       if (!co_await handle(ev)) {
