@@ -14,6 +14,7 @@
 #include "bench/histogram.hpp"
 #include "bench/options.hpp"
 #include "bench/proc_stats.hpp"
+#include "bench/schedule.hpp"
 #include "bench/scram_client.hpp"
 
 namespace starling::bench {
@@ -213,6 +214,26 @@ TEST(Options, ParsesScenarioAndBounds) {
   EXPECT_THROW(check({"--mech", "DIGEST-MD5", "login"}, bad_mech), CLI::ParseError);
   Options no_scenario;
   EXPECT_THROW(check({"--users", "3"}, no_scenario), CLI::ParseError);
+}
+
+// The open-loop schedule: message 0 is due at the start, message k one interval after k-1, and a
+// message counts as due from its due time on (an earlier pacer sent each message one interval
+// late, which added 1/rate to every latency).
+TEST(Schedule, MessagesAreDueFromTheirDueTime) {
+  const Schedule s(1'000'000, 2'000'000.0);  // start at 1 ms, one message every 2 ms
+  EXPECT_EQ(s.due_count(999'999), 0u);
+  EXPECT_EQ(s.due_count(1'000'000), 1u);
+  EXPECT_EQ(s.due_count(2'999'999), 1u);
+  EXPECT_EQ(s.due_count(3'000'000), 2u);
+  EXPECT_EQ(s.due_at(0), 1'000'000u);
+  EXPECT_EQ(s.due_at(5), 11'000'000u);
+  // A rate whose interval is not a whole number of nanoseconds: the count and the due times agree.
+  const Schedule t(0, 1e9 / 3.0);
+  for (std::uint64_t now = 0; now < 3'000'000'000u; now += 1'234'567) {
+    const std::uint64_t n = t.due_count(now);
+    EXPECT_LE(t.due_at(n - 1), now);
+    EXPECT_GT(t.due_at(n), now);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -27,6 +28,7 @@
 #include "bench/body.hpp"
 #include "bench/histogram.hpp"
 #include "bench/proc_stats.hpp"
+#include "bench/schedule.hpp"
 #include "bench/session.hpp"
 #include "net/shards.hpp"
 
@@ -570,28 +572,28 @@ int Runner::run_idle() {
 asio::awaitable<void> Runner::pacer(Shard& sh, double rate) {
   // Open loop: message k of this thread is due at start + k / rate, whatever the server does;
   // its latency is measured from that due time, so a stalled server is not hidden (no
-  // coordinated omission).
+  // coordinated omission). The pacer sends every message that is due, then sleeps until the
+  // next one is due, so the only lag it adds is the timer's wake-up.
   asio::steady_timer tick(sh.ex);
   const std::uint32_t n = opt_.users;
   std::uint64_t k = 0;
   std::size_t rr = 0;
-  const double ns_per_msg = 1e9 / rate;
+  const Schedule schedule(start_ns, 1e9 / rate);
   while (sending.load(std::memory_order_relaxed) && !sh.sessions.empty()) {
     const std::uint64_t now = now_ns();
-    const auto due = static_cast<std::uint64_t>(static_cast<double>(now - start_ns) / ns_per_msg);
-    while (k < due) {
+    for (const std::uint64_t due = schedule.due_count(now); k < due; ++k) {
       Session& s = *sh.sessions[rr++ % sh.sessions.size()];
       const std::uint32_t from = s.index();
       const std::uint32_t to = n == 1 ? from : (from + 1 + s.seq++ % (n - 1)) % n;
-      const auto stamp = start_ns + static_cast<std::uint64_t>(static_cast<double>(k) * ns_per_msg);
-      if (s.send_chat(bare(to), stamp, from, opt_.body_size)) {
+      if (s.send_chat(bare(to), schedule.due_at(k), from, opt_.body_size)) {
         add(sh.c.sent);
       } else {
         add(sh.c.skipped);
       }
-      ++k;
     }
-    tick.expires_after(std::chrono::milliseconds(1));
+    // Wake for the next message, but at least every 10 ms to notice the end of the run.
+    const std::uint64_t wait_ns = std::min<std::uint64_t>(schedule.due_at(k) - now, 10'000'000);
+    tick.expires_after(std::chrono::nanoseconds(wait_ns));
     auto op = tick.async_wait(asio::as_tuple(asio::use_awaitable));
     co_await std::move(op);
   }
