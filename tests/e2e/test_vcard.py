@@ -12,7 +12,7 @@ import clients
 from clients import login, close_all, run
 import xmpp_raw as x
 from xmpp_raw import q
-from test_presence import Peer, subscribe_mutually, PRESENCE
+from test_presence import Peer, subscribe_mutually, PRESENCE, three  # noqa: F401 (fixture)
 
 NS_VCARD = "vcard-temp"
 NS_UPDATE = "vcard-temp:x:update"
