@@ -68,6 +68,30 @@ void ModuleContext::on_presence(PresenceHandlers handlers) {
   registrations_.emplace_back([reg = &registry_] { reg->presence_ = {}; });
 }
 
+std::size_t ModuleContext::add_presence_decorator(PresenceDecorator decorator) {
+  std::size_t slot = registry_.decorators_.size();
+  registry_.decorators_.push_back(std::move(decorator));
+  // Slots stay stable: a removed decorator leaves an empty function behind.
+  registrations_.emplace_back([reg = &registry_, slot] { reg->decorators_[slot] = nullptr; });
+  return slot;
+}
+
+std::optional<xml::Element> Registry::decorate_presence(
+    const xml::Element& presence,
+    const std::vector<std::shared_ptr<const session::PresenceState>>& states) const {
+  std::optional<xml::Element> out;
+  std::size_t n = std::min(states.size(), decorators_.size());
+  for (std::size_t slot = 0; slot < n; ++slot) {
+    if (!states[slot] || !decorators_[slot]) {
+      continue;
+    }
+    if (auto d = decorators_[slot](out ? *out : presence, *states[slot])) {
+      out = std::move(d);
+    }
+  }
+  return out;
+}
+
 void ModuleContext::add_stream_feature(xml::Element feature) {
   auto& list = registry_.stream_features_;
   auto it = list.insert(list.end(), std::move(feature));

@@ -30,12 +30,14 @@ class Storage;
 }
 namespace starling::session {
 class StanzaFilter;
+class PresenceState;
 }
 
 namespace starling::module {
 
 using FilterPtr = std::shared_ptr<const session::StanzaFilter>;
 using AudiencePtr = std::shared_ptr<const std::unordered_set<std::string>>;
+using PresenceStatePtr = std::shared_ptr<const session::PresenceState>;
 
 // Which resources of an account receive a push.
 enum class Interest {
@@ -119,6 +121,15 @@ struct PresenceHandlers {
   std::function<boost::asio::awaitable<void>(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from)>
       inbound;
 };
+
+// Adds to a client's available presence what the server maintains on the account's behalf
+// (XEP-0398 §4: the vCard avatar hash). Called by the c2s stream on the session's shard for
+// every available presence the client sends (broadcast and directed), with the state the module
+// last gave the account (StanzaSink::set_presence_state; the module's own PresenceState
+// subclass). It must be cheap and pure: no storage, no locks, no I/O. Returns the decorated
+// copy, or nullopt when the presence stays as it is.
+using PresenceDecorator = std::function<std::optional<xml::Element>(
+    const xml::Element& presence, const session::PresenceState& state)>;
 
 // An available resource as the session table knows it.
 struct AvailableResource {
@@ -221,6 +232,13 @@ class StanzaSink {
   // §4.9.3) and removes them from the session table at once, so nothing more is routed to
   // them. Stanzas routed to those sessions before this call are delivered before the error.
   virtual void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) = 0;
+  // Gives the account's sessions a new state for the presence decorator in `slot` (see
+  // PresenceDecorator): kept on the account's partition while it has sessions (handed to each
+  // new session at bind; without sessions it is dropped, so load it again on SessionBound) and
+  // posted to each session, whose available presence is broadcast again when the decoration
+  // changes. A state with an older generation than the current one is ignored.
+  virtual void set_presence_state(const xmpp::Jid& bare, std::size_t slot,
+                                  PresenceStatePtr state) = 0;
 };
 
 // Facts about the running server a module may read.
@@ -282,6 +300,9 @@ class ModuleContext {
   // A stream feature offered before authentication, after TLS (e.g. XEP-0077 §5 <register/>),
   // on streams whose domain passes `offered`.
   void add_pre_auth_stream_feature(xml::Element feature, DomainFilter offered);
+  // Decorates the account's available presence (see PresenceDecorator); returns the slot to
+  // pass to StanzaSink::set_presence_state.
+  std::size_t add_presence_decorator(PresenceDecorator decorator);
   // Ends every session of an account (see StanzaSink::end_sessions).
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text = {}) {
     sink_.end_sessions(bare, std::move(condition), std::move(text));
@@ -344,6 +365,11 @@ class Registry {
   // The pre-authentication stream features offered on a stream to `domain`, in registration
   // order.
   std::vector<xml::Element> pre_auth_stream_features(std::string_view domain) const;
+  // Runs the presence decorators that have a state in `states`, in slot order; nullopt when
+  // none changed the presence.
+  std::optional<xml::Element> decorate_presence(
+      const xml::Element& presence,
+      const std::vector<std::shared_ptr<const session::PresenceState>>& states) const;
 
  private:
   friend class ModuleContext;
@@ -363,6 +389,7 @@ class Registry {
   OfflineHandler offline_;
   PresenceHandlers presence_;
   std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
+  std::vector<PresenceDecorator> decorators_;  // index = slot
   static void log_handler_failure(const char* what);
 };
 

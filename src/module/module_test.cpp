@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "server/config/config.hpp"
+#include "session/session_table.hpp"
 #include "storage/storage.hpp"
 
 namespace starling::module {
@@ -29,6 +30,7 @@ class NullSink : public StanzaSink {
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string) override {
     ended.push_back(bare.str() + " " + condition);
   }
+  void set_presence_state(const xmpp::Jid&, std::size_t, PresenceStatePtr) override {}
   std::vector<std::string> ended;
 };
 
@@ -67,6 +69,46 @@ TEST(Registry, IqHandlersAreKeyedAndRemovedWithTheirContext) {
         std::logic_error);
   }
   EXPECT_EQ(f.registry.find_iq(key), nullptr);
+}
+
+class Tag final : public session::PresenceState {
+ public:
+  explicit Tag(std::string v) : PresenceState(1), value(std::move(v)) {}
+  std::string value;
+};
+
+TEST(Registry, PresenceDecoratorsRunInSlotOrderOnlyWithAState) {
+  Fixture f;
+  auto ctx = f.context("deco");
+  auto add = [](const xml::Element& p,
+                const session::PresenceState& s) -> std::optional<xml::Element> {
+    const auto& tag = static_cast<const Tag&>(s).value;
+    if (tag.empty()) {
+      return std::nullopt;
+    }
+    xml::Element out = p;
+    out.add_child(tag, "urn:test");
+    return out;
+  };
+  std::size_t first = ctx->add_presence_decorator(add);
+  std::size_t second = ctx->add_presence_decorator(add);
+  EXPECT_NE(first, second);
+  xml::Element presence("presence", "jabber:client");
+  std::vector<std::shared_ptr<const session::PresenceState>> states(2);
+  EXPECT_FALSE(f.registry.decorate_presence(presence, states));  // no states: untouched
+  states[first] = std::make_shared<Tag>("a");
+  states[second] = std::make_shared<Tag>("b");
+  auto out = f.registry.decorate_presence(presence, states);
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->elements().size(), 2u);
+  EXPECT_EQ(out->elements()[0]->name(), "a");  // the second decorator sees the first's output
+  EXPECT_EQ(out->elements()[1]->name(), "b");
+  states[first] = std::make_shared<Tag>("");
+  out = f.registry.decorate_presence(presence, states);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->elements().size(), 1u);
+  ctx.reset();  // removed with the context
+  EXPECT_FALSE(f.registry.decorate_presence(presence, states));
 }
 
 TEST(Registry, FeaturesAreSortedUniqueAndPerTarget) {

@@ -459,6 +459,24 @@ void Router::set_audience(const Jid& bare, module::AudiencePtr audience) {
              });
 }
 
+void Router::set_presence_state(const Jid& bare, std::size_t slot, module::PresenceStatePtr state) {
+  std::size_t part = partition_of(bare.bare_str());
+  asio::post(shards_.executor(part),
+             [this, part, b = bare.bare_str(), slot, state = std::move(state)]() mutable {
+               auto states = partitions_[part]->set_presence_state(b, slot, std::move(state));
+               if (!states) {
+                 return;
+               }
+               for (const auto& [_, e] : *partitions_[part]->resources(b)) {
+                 asio::post(shards_.executor(e.shard), [weak = e.session, states] {
+                   if (auto s = weak.lock()) {
+                     s->set_presence_states(states);
+                   }
+                 });
+               }
+             });
+}
+
 asio::awaitable<module::FilterPtr> Router::filter_of(Jid jid) {
   std::size_t part = partition_of(jid.bare_str());
   auto body = [this, part, b = jid.bare_str(), r = jid.resource()]()
@@ -493,7 +511,8 @@ asio::awaitable<Router::BindResult> Router::bind(Jid full, std::weak_ptr<session
       });
     }
     co_return BindResult{id, partitions_[part]->filter(full.bare_str()),
-                         partitions_[part]->audience(full.bare_str())};
+                         partitions_[part]->audience(full.bare_str()),
+                         partitions_[part]->presence_states(full.bare_str())};
   };
   auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
   co_return co_await std::move(op);

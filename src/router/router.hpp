@@ -49,6 +49,8 @@ class Router : public module::StanzaSink {
   void deliver_to_available(const xmpp::Jid& bare, xmpp::StanzaPtr stanza) override;
   void deliver_to_resource(const xmpp::Jid& full, xmpp::StanzaPtr stanza) override;
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) override;
+  void set_presence_state(const xmpp::Jid& bare, std::size_t slot,
+                          module::PresenceStatePtr state) override;
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
@@ -57,6 +59,7 @@ class Router : public module::StanzaSink {
     std::uint64_t id = 0;
     module::FilterPtr filter;
     module::AudiencePtr audience;
+    session::PresenceStatesPtr presence_states;
   };
   boost::asio::awaitable<BindResult> bind(xmpp::Jid full, std::weak_ptr<session::LocalSession> s,
                                              std::size_t shard);

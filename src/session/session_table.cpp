@@ -30,7 +30,34 @@ void Partition::unbind(const std::string& bare, const std::string& resource, std
   if (t->second.empty()) {
     table_.erase(t);
     audiences_.erase(bare);
+    presence_states_.erase(bare);
   }
+}
+
+const PresenceStatesPtr& Partition::presence_states(const std::string& bare) const {
+  static const PresenceStatesPtr kNone;
+  auto it = presence_states_.find(bare);
+  return it == presence_states_.end() ? kNone : it->second;
+}
+
+PresenceStatesPtr Partition::set_presence_state(const std::string& bare, std::size_t slot,
+                                                PresenceStatePtr state) {
+  if (!table_.contains(bare)) {
+    return nullptr;  // only accounts with sessions need one; the next bind loads it again
+  }
+  PresenceStatesPtr& current = presence_states_[bare];
+  auto next = current ? std::make_shared<PresenceStates>(*current)
+                      : std::make_shared<PresenceStates>();
+  if (next->size() <= slot) {
+    next->resize(slot + 1);
+  }
+  const PresenceStatePtr& old = (*next)[slot];
+  if (old && state && old->generation() > state->generation()) {
+    return nullptr;
+  }
+  (*next)[slot] = std::move(state);
+  current = std::move(next);
+  return current;
 }
 
 const AudiencePtr& Partition::audience(const std::string& bare) const {

@@ -36,6 +36,27 @@ using FilterPtr = std::shared_ptr<const StanzaFilter>;
 using Audience = std::unordered_set<std::string>;
 using AudiencePtr = std::shared_ptr<const Audience>;
 
+// What the server keeps up to date in an account's available presence on the account's behalf
+// (e.g. XEP-0398 §4: the vCard avatar hash), one value per presence decorator a module
+// registered (module::ModuleContext::add_presence_decorator), indexed by the decorator's slot.
+// A module derives its state from PresenceState; the c2s stream hands it to the module's
+// decorator for every available presence the session sends, so that path needs no storage call
+// and no lock. `generation` orders the updates of one account (values read from storage are
+// numbered on the storage thread): an older value never replaces a newer one.
+class PresenceState {
+ public:
+  explicit PresenceState(std::uint64_t generation) : generation_(generation) {}
+  virtual ~PresenceState() = default;
+  std::uint64_t generation() const { return generation_; }
+
+ private:
+  std::uint64_t generation_;
+};
+using PresenceStatePtr = std::shared_ptr<const PresenceState>;
+// Immutable once published: an update makes a new vector.
+using PresenceStates = std::vector<PresenceStatePtr>;
+using PresenceStatesPtr = std::shared_ptr<const PresenceStates>;
+
 // A bound client session as the router sees it. Implemented by the c2s stream.
 class LocalSession {
  public:
@@ -48,6 +69,9 @@ class LocalSession {
   virtual void set_filter(FilterPtr filter) = 0;
   // The account's presence audience changed.
   virtual void set_audience(AudiencePtr audience) = 0;
+  // The account's presence state changed (see PresenceState): an available session sends its
+  // presence again when the new state changes what its decorators make of it.
+  virtual void set_presence_states(PresenceStatesPtr states) = 0;
 };
 
 struct ResourceEntry {
@@ -84,6 +108,12 @@ class Partition {
   // The account's presence audience while it has sessions (nullptr: not known yet).
   const AudiencePtr& audience(const std::string& bare) const;
   void set_audience(const std::string& bare, AudiencePtr audience);
+  // The account's presence state while it has sessions (nullptr: none known yet).
+  const PresenceStatesPtr& presence_states(const std::string& bare) const;
+  // Stores `state` in `slot` unless the slot holds a newer generation; returns the new states,
+  // or nullptr when nothing changed (older value, or the account has no sessions).
+  PresenceStatesPtr set_presence_state(const std::string& bare, std::size_t slot,
+                                       PresenceStatePtr state);
   // The policy that applies to a stanza for `resource` (empty: for the bare JID).
   const StanzaFilter* effective_filter(const std::string& bare, std::string_view resource) const;
   std::size_t session_count() const { return sessions_; }
@@ -92,6 +122,7 @@ class Partition {
   std::unordered_map<std::string, Resources> table_;
   std::unordered_map<std::string, FilterPtr> filters_;
   std::unordered_map<std::string, AudiencePtr> audiences_;
+  std::unordered_map<std::string, PresenceStatesPtr> presence_states_;
   std::size_t sessions_ = 0;
 };
 

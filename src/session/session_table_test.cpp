@@ -28,6 +28,43 @@ TEST(Partition, BindReplacesAndUnbindChecksId) {
   EXPECT_EQ(p.session_count(), 0u);
 }
 
+class TestState final : public PresenceState {
+ public:
+  TestState(std::uint64_t generation, int value) : PresenceState(generation), value(value) {}
+  int value;
+};
+
+int value_in(const PresenceStatesPtr& states, std::size_t slot) {
+  if (!states || states->size() <= slot || !(*states)[slot]) {
+    return -1;
+  }
+  return static_cast<const TestState&>(*(*states)[slot]).value;
+}
+
+TEST(Partition, PresenceStatesOnlyWithSessionsAndNeverOlder) {
+  Partition p;
+  // No session: nothing kept (the next bind loads it again).
+  EXPECT_EQ(p.set_presence_state("a@x", 0, std::make_shared<TestState>(1, 10)), nullptr);
+  EXPECT_EQ(p.presence_states("a@x"), nullptr);
+  p.bind("a@x", "r", entry(1, false, 0));
+  auto s1 = p.set_presence_state("a@x", 1, std::make_shared<TestState>(5, 11));
+  ASSERT_NE(s1, nullptr);
+  EXPECT_EQ(value_in(s1, 0), -1);
+  EXPECT_EQ(value_in(s1, 1), 11);
+  // An older generation (a load that read storage before the user's set) is ignored.
+  EXPECT_EQ(p.set_presence_state("a@x", 1, std::make_shared<TestState>(4, 12)), nullptr);
+  EXPECT_EQ(value_in(p.presence_states("a@x"), 1), 11);
+  // A newer one makes a new vector; the published one is unchanged (sessions may hold it).
+  auto s2 = p.set_presence_state("a@x", 1, std::make_shared<TestState>(6, 13));
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(value_in(s2, 1), 13);
+  EXPECT_EQ(value_in(s1, 1), 11);
+  EXPECT_EQ(p.presence_states("a@x"), s2);
+  // The last session gone: forgotten.
+  p.unbind("a@x", "r", 1);
+  EXPECT_EQ(p.presence_states("a@x"), nullptr);
+}
+
 // RFC 6121 §8.5.2.1.1: highest non-negative priority among available resources.
 TEST(HighestPriority, PicksTopNonNegativeAvailable) {
   Partition p;

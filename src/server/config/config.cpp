@@ -199,6 +199,9 @@ class Parser {
              {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
              {"roster", [this](const toml::node& n, const std::string& k) { roster(n, k); }},
              {"offline", [this](const toml::node& n, const std::string& k) { offline(n, k); }},
+             {"vcard", [this](const toml::node& n, const std::string& k) { vcard(n, k); }},
+             {"private_storage",
+              [this](const toml::node& n, const std::string& k) { private_storage(n, k); }},
              {"registration",
               [this](const toml::node& n, const std::string& k) { registration(n, k); }},
          });
@@ -578,6 +581,38 @@ class Parser {
               [this](const toml::node& v, const std::string& k) {
                 if (auto i = integer(v, k, 0, 100000)) {
                   config_.offline.max_messages = static_cast<std::size_t>(*i);
+                }
+              }},
+         });
+  }
+
+  void vcard(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"max_size",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1024, 16777216)) {
+                  config_.vcard.max_size = static_cast<std::size_t>(*i);
+                }
+              }},
+         });
+  }
+
+  void private_storage(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"max_size",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1024, 1073741824)) {
+                  config_.private_storage.max_size = static_cast<std::size_t>(*i);
                 }
               }},
          });

@@ -56,6 +56,16 @@ struct Config {
     std::size_t max_messages = 100;  // XEP-0160 per-account quota; 0 = no offline storage
   } offline;
 
+  // XEP-0054 vcard-temp.
+  struct Vcard {
+    std::size_t max_size = 65536;  // bytes of one stored vCard (as XML)
+  } vcard;
+
+  // XEP-0049 Private XML Storage.
+  struct PrivateStorage {
+    std::size_t max_size = 1048576;  // bytes of private XML stored per account
+  } private_storage;
+
   // XEP-0077 In-Band Registration.
   struct Registration {
     // Account creation before login (§3.1): off, on for every served domain (`allow = true`),

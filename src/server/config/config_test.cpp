@@ -46,6 +46,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.c2s.max_bytes_per_second, 102400u);
   EXPECT_EQ(c.roster.max_items, 1000u);
   EXPECT_EQ(c.offline.max_messages, 100u);
+  EXPECT_EQ(c.vcard.max_size, 65536u);
+  EXPECT_EQ(c.private_storage.max_size, 1048576u);
   EXPECT_FALSE(c.tls.certificate.has_value());
   EXPECT_FALSE(c.tls.key.has_value());
   EXPECT_EQ(c.storage.backend, "sqlite");
@@ -148,6 +150,11 @@ TEST(Config, Bounds) {
   expect_error("[roster]\nmax_items = 0\n", 2, "roster.max_items");
   EXPECT_EQ(load("[offline]\nmax_messages = 0\n")->offline.max_messages, 0u);
   expect_error("[offline]\nmax_messages = -1\n", 2, "offline.max_messages");
+  EXPECT_EQ(load("[vcard]\nmax_size = 4096\n")->vcard.max_size, 4096u);
+  expect_error("[vcard]\nmax_size = 10\n", 2, "vcard.max_size");
+  expect_error("[vcard]\nmax_size = \"big\"\n", 2, "vcard.max_size");
+  EXPECT_EQ(load("[private_storage]\nmax_size = 2048\n")->private_storage.max_size, 2048u);
+  expect_error("[private_storage]\nmax_size = 0\n", 2, "private_storage.max_size");
   expect_error("[roster]\nmax_itemz = 3\n", 2, "roster.max_itemz");
   expect_error("[c2s]\nmax_bytes_per_second = 1023\n", 2, "c2s.max_bytes_per_second",
                "0 (unlimited)");

@@ -930,6 +930,7 @@ asio::awaitable<void> C2sStream::bind(const xml::Element& iq) {
   bind_id_ = bound.id;
   filter_ = std::move(bound.filter);
   audience_ = std::move(bound.audience);
+  presence_states_ = std::move(bound.presence_states);
   if (dead_ || closing_) {
     env_.router.unbind(jid_, bind_id_);
     co_return;
@@ -1056,6 +1057,9 @@ void C2sStream::handle_own_presence(xml::Element& e) {
     go_unavailable(std::move(stanza));
     return;
   }
+  client_presence_ = stanza;
+  priority_ = priority;
+  stanza = decorated(stanza);
   env_.router.set_presence(jid_, bind_id_, true, priority, stanza);
   bool initial = !available_;
   available_ = true;
@@ -1068,6 +1072,7 @@ void C2sStream::handle_own_presence(xml::Element& e) {
 }
 
 void C2sStream::go_unavailable(xmpp::StanzaPtr stanza) {
+  client_presence_.reset();
   std::vector<std::string> directed;
   directed.swap(directed_);
   if (available_) {
@@ -1109,6 +1114,12 @@ void C2sStream::handle_presence_to(xml::Element& e) {
       return;
     }
   } else if (type.empty()) {
+    if (presence_states_) {
+      // XEP-0398 §4: directed presence (e.g. a MUC join) carries the avatar hash too.
+      if (auto d = env_.registry.decorate_presence(e, *presence_states_)) {
+        e = std::move(*d);
+      }
+    }
     // §4.6.3: directed available presence; remembered so that it can be ended.
     std::string t = to->str();
     if (std::find(directed_.begin(), directed_.end(), t) == directed_.end()) {
@@ -1161,6 +1172,31 @@ bool C2sStream::blocked_outbound(const xml::Element& e) {
 void C2sStream::set_filter(session::FilterPtr filter) { filter_ = std::move(filter); }
 
 void C2sStream::set_audience(session::AudiencePtr audience) { audience_ = std::move(audience); }
+
+xmpp::StanzaPtr C2sStream::decorated(const xmpp::StanzaPtr& presence) const {
+  if (!presence_states_) {
+    return presence;
+  }
+  auto d = env_.registry.decorate_presence(*presence, *presence_states_);
+  return d ? std::make_shared<const xml::Element>(std::move(*d)) : presence;
+}
+
+void C2sStream::set_presence_states(session::PresenceStatesPtr states) {
+  xmpp::StanzaPtr before = available_ && client_presence_ ? decorated(client_presence_) : nullptr;
+  presence_states_ = std::move(states);
+  if (!before || dead_ || closing_) {
+    return;
+  }
+  xmpp::StanzaPtr after = decorated(client_presence_);
+  if (after == before || *after == *before) {
+    return;
+  }
+  // The server's part of the presence changed (a new avatar hash): broadcast it again as a
+  // subsequent presence (RFC 6121 §4.4), so that contacts and the other resources see it.
+  env_.router.set_presence(jid_, bind_id_, true, priority_, after);
+  env_.registry.fire(events::PresenceBroadcast{jid_, std::move(after), true, false, {},
+                                               transport_.get_executor(), filter_});
+}
 
 bool C2sStream::refuse_iq(const xml::Element& iq) {
   std::string_view type = iq.attr_or("type");

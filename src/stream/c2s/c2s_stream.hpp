@@ -76,6 +76,7 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   void kick(std::string_view condition, std::string_view text) override;
   void set_filter(session::FilterPtr filter) override;
   void set_audience(session::AudiencePtr audience) override;
+  void set_presence_states(session::PresenceStatesPtr states) override;
   // SIGTERM: <system-shutdown/>.
   void shutdown();
 
@@ -112,6 +113,9 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   // Broadcasts unavailable presence for this session (RFC 6121 §4.5.2, §4.6.3): explicit
   // (`stanza` from the client) or generated when the stream ends.
   void go_unavailable(xmpp::StanzaPtr stanza);
+  // The client's available presence with what the modules' presence decorators add for the
+  // account (module::PresenceDecorator, e.g. the XEP-0153 avatar hash).
+  xmpp::StanzaPtr decorated(const xmpp::StanzaPtr& presence) const;
 
   void send_header();
   void send_features();
@@ -157,6 +161,11 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   std::vector<std::string> directed_;
   session::FilterPtr filter_;  // privacy/blocking policy for outbound stanzas (XEP-0016/0191)
   session::AudiencePtr audience_;  // subscribers to the account's presence (nullptr: unknown)
+  session::PresenceStatesPtr presence_states_;  // for the presence decorators (nullptr: none)
+  // The last available broadcast presence as the client sent it (before decoration), kept so
+  // that it can be decorated again when the account's presence state changes.
+  xmpp::StanzaPtr client_presence_;
+  int priority_ = 0;  // of client_presence_
 
   // SASL
   auth::ChannelBindings cb_;
