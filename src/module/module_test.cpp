@@ -29,6 +29,10 @@ class NullSink : public StanzaSink {
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string) override {
     ended.push_back(bare.str() + " " + condition);
   }
+  boost::asio::awaitable<std::vector<OnlineAccount>> online_accounts(std::string,
+                                                                     std::size_t) override {
+    co_return std::vector<OnlineAccount>{};
+  }
   std::vector<std::string> ended;
 };
 
