@@ -1,11 +1,12 @@
 #include "xmpp/dataform.hpp"
 
+#include <regex.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
 #include <cstdlib>
-#include <regex>
 #include <utility>
 
 #include "xmpp/jid.hpp"
@@ -125,44 +126,79 @@ int to_int(std::string_view s) {
   return v;
 }
 
+// Reads exactly `n` digits at `pos` into `out`.
+bool digits_at(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size() || !all_digits(s.substr(pos, n))) {
+    return false;
+  }
+  out = to_int(s.substr(pos, n));
+  return true;
+}
+
+// A time zone: "Z" or "+hh:mm" / "-hh:mm" with hh <= 14 (XML Schema Part 2 §3.2.7.3).
+bool lexical_zone(std::string_view z) {
+  if (z == "Z") {
+    return true;
+  }
+  int h = 0, m = 0;
+  return z.size() == 6 && (z[0] == '+' || z[0] == '-') && digits_at(z, 1, 2, h) && z[3] == ':' &&
+         digits_at(z, 4, 2, m) && h <= 14 && m <= 59;
+}
+
 // xs:date "[-]YYYY-MM-DD" (the year may have more digits), then an optional time zone.
 bool lexical_date(std::string_view s, bool zone_allowed = true) {
-  static const std::regex kDate(R"(-?([0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(s.begin(), s.end(), m, kDate)) {
+  std::size_t i = 0;
+  if (!s.empty() && s[0] == '-') {
+    i = 1;
+  }
+  std::size_t year_end = i;
+  while (year_end < s.size() && is_digit(s[year_end])) {
+    ++year_end;
+  }
+  if (year_end - i < 4) {
     return false;
   }
-  if (m[4].matched && !zone_allowed) {
+  int year = to_int(s.substr(i, std::min<std::size_t>(year_end - i, 9)));
+  int month = 0, day = 0;
+  if (year_end + 6 > s.size() || s[year_end] != '-' || !digits_at(s, year_end + 1, 2, month) ||
+      s[year_end + 3] != '-' || !digits_at(s, year_end + 4, 2, day)) {
     return false;
   }
-  int year = to_int(std::string_view(&*m[1].first, m[1].length()));
-  int month = to_int(std::string_view(&*m[2].first, m[2].length()));
-  int day = to_int(std::string_view(&*m[3].first, m[3].length()));
+  std::string_view zone = s.substr(year_end + 6);
+  if (!zone.empty() && (!zone_allowed || !lexical_zone(zone))) {
+    return false;
+  }
   return month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month);
 }
 
 // xs:time "hh:mm:ss[.fff]" then an optional time zone; 24:00:00 is the end of the day.
 bool lexical_time(std::string_view s) {
-  static const std::regex kTime(
-      R"(([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-]([0-9]{2}):([0-9]{2}))?)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(s.begin(), s.end(), m, kTime)) {
+  int h = 0, min = 0, sec = 0;
+  if (!digits_at(s, 0, 2, h) || s.size() < 8 || s[2] != ':' || !digits_at(s, 3, 2, min) ||
+      s[5] != ':' || !digits_at(s, 6, 2, sec)) {
     return false;
   }
-  auto num = [&](int i) { return to_int(std::string_view(&*m[i].first, m[i].length())); };
-  int h = num(1), min = num(2), sec = num(3);
-  if (h == 24) {
-    if (min != 0 || sec != 0 || (m[4].matched && m[4].str().find_first_not_of(".0") !=
-                                                     std::string::npos)) {
+  std::size_t i = 8;
+  bool fraction_zero = true;
+  if (i < s.size() && s[i] == '.') {
+    std::size_t j = i + 1;
+    while (j < s.size() && is_digit(s[j])) {
+      fraction_zero = fraction_zero && s[j] == '0';
+      ++j;
+    }
+    if (j == i + 1) {
       return false;
     }
-  } else if (h > 23 || min > 59 || sec > 59) {
+    i = j;
+  }
+  std::string_view zone = s.substr(i);
+  if (!zone.empty() && !lexical_zone(zone)) {
     return false;
   }
-  if (m[6].matched && (num(6) > 14 || num(7) > 59)) {
-    return false;
+  if (h == 24) {
+    return min == 0 && sec == 0 && fraction_zero;
   }
-  return true;
+  return h <= 23 && min <= 59 && sec <= 59;
 }
 
 bool lexical_date_time(std::string_view s) {
@@ -171,10 +207,37 @@ bool lexical_date_time(std::string_view s) {
          lexical_time(s.substr(t + 1));
 }
 
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
 // xs:language (RFC 3066 shape): 1-8 letters, then "-" and 1-8 letters or digits, repeated.
 bool lexical_language(std::string_view s) {
-  static const std::regex kLang(R"([a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*)");
-  return std::regex_match(s.begin(), s.end(), kLang);
+  bool first = true;
+  while (true) {
+    auto dash = s.find('-');
+    std::string_view part = s.substr(0, dash);
+    if (part.empty() || part.size() > 8 ||
+        !std::all_of(part.begin(), part.end(),
+                     [first](char c) { return is_alpha(c) || (!first && is_digit(c)); })) {
+      return false;
+    }
+    if (dash == std::string_view::npos) {
+      return true;
+    }
+    s.remove_prefix(dash + 1);
+    first = false;
+  }
+}
+
+// XEP-0122 §3.2.4: the whole value matches the POSIX extended regular expression. nullopt when
+// the pattern does not compile.
+std::optional<bool> regex_matches(const std::string& pattern, const std::string& value) {
+  regex_t re;
+  if (regcomp(&re, ("^(" + pattern + ")$").c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
+    return std::nullopt;
+  }
+  bool match = regexec(&re, value.c_str(), 0, nullptr, 0) == 0;
+  regfree(&re);
+  return match;
 }
 
 // xs:anyURI is lax (XML Schema Part 2 §3.2.17); we refuse only what no URI reference contains.
@@ -356,14 +419,10 @@ std::optional<StanzaError> check_validation(const Field& spec, const Validation&
     }
   }
   if (v.method == Validation::Method::kRegex && !v.regex.empty()) {
-    try {
-      std::regex re(v.regex, std::regex::extended);
-      if (!std::regex_match(value, re)) {
-        return not_acceptable(spec, "'" + value + "' does not match the pattern " + v.regex);
-      }
-    } catch (const std::regex_error&) {
-      // The pattern is the form's own (never the submitter's); one we cannot compile does not
-      // constrain the value.
+    // The pattern is the form's own (never the submitter's); one that does not compile does not
+    // constrain the value.
+    if (regex_matches(v.regex, value) == false) {
+      return not_acceptable(spec, "'" + value + "' does not match the pattern " + v.regex);
     }
   }
   return std::nullopt;
