@@ -198,8 +198,8 @@ class AdHoc final : public module::Module {
              "and the sized integers, decimal, double, boolean, date, dateTime, time, language, "
              "anyURI; others as xs:string), basic/open/range/regex methods and list-range, "
              "applied when a submitted form is validated against the form that asked for it; "
-             "dates compare by their lexical form (same time zone assumed); regexes use "
-             "std::regex's POSIX extended grammar (no Unicode classes)",
+             "dates compare by their lexical form (same time zone assumed); <regex/> through "
+             "POSIX regcomp (extended syntax, byte-oriented: no Unicode classes)",
              "src/xmpp/dataform_test.cpp, tests/e2e/test_admin.py"}};
   }
 
