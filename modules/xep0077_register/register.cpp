@@ -22,8 +22,7 @@
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "module/module.hpp"
-#include "modules/rfc6121_roster/presence.hpp"
-#include "modules/rfc6121_roster/roster_store.hpp"
+#include "modules/xep0077_register/account_removal.hpp"
 #include "modules/xep0077_register/register_query.hpp"
 #include "modules/xep0077_register/throttle.hpp"
 #include "server/config/config.hpp"
@@ -237,22 +236,7 @@ class Register final : public module::Module {
       co_return StanzaError{ErrorType::kCancel, "not-allowed",
                             "Accounts cannot be deleted in-band on this server"};
     }
-    std::string domain = iq.from.domain(), user = iq.from.local();
-    // The contacts learn that the account is gone as if the user had removed each of them
-    // from the roster (RFC 6121 §2.5.2): unavailable presence and "unsubscribed" to those who
-    // see the user's presence, "unsubscribe" to those whose presence the user sees.
-    auto roster_op = ctx_->storage().run(
-        [domain, user](storage::Backend& b) { return roster::load(b, domain, user).items; });
-    auto items = co_await std::move(roster_op);
-    auto res_op = ctx_->sink().available_resources(iq.from.bare());
-    auto resources = co_await std::move(res_op);
-    for (const auto& item : items) {
-      roster::send_cancellation(*ctx_, iq.from.bare(), item, false, resources);
-    }
-    // Backend::delete_account removes the account and the data of every store (roster,
-    // offline messages, ...), in one transaction.
-    auto op = ctx_->storage().run(
-        [domain, user](storage::Backend& b) { return b.delete_account(domain, user); });
+    auto op = registration::remove_account(ctx_, iq.from.bare());
     storage::Status st = co_await std::move(op);
     if (st == storage::Status::kNotFound) {
       co_return StanzaError{ErrorType::kAuth, "registration-required", {}};  // §3.2

@@ -35,6 +35,8 @@ class PresenceState;
 
 namespace starling::module {
 
+struct AdHocCommand;  // module/adhoc.hpp
+
 using FilterPtr = std::shared_ptr<const session::StanzaFilter>;
 using AudiencePtr = std::shared_ptr<const std::unordered_set<std::string>>;
 using PresenceStatePtr = std::shared_ptr<const session::PresenceState>;
@@ -80,6 +82,10 @@ struct Iq {
   // including it optional; XEP-0077 §3.3: password change errors SHOULD NOT echo it).
   bool* error_without_payload = nullptr;
   void omit_payload_in_error() const { *error_without_payload = true; }
+  // The shard the handler runs on (0 .. ServerInfo::shards - 1). Requests to the server
+  // (Target::kServer) run on the sender's partition shard, so every request of one sender runs
+  // on the same shard: per-shard state keyed by the sender needs no lock.
+  std::size_t shard = 0;
 };
 
 // A handler answers with a payload (result with that child), an empty result, or an error.
@@ -195,6 +201,12 @@ class Registration {
   std::function<void()> undo_;
 };
 
+// An account with bound sessions, as the session table knows it.
+struct OnlineAccount {
+  std::string bare;                    // "user@domain"
+  std::vector<std::string> resources;  // its bound resources (available or not)
+};
+
 // Sends stanzas into the router. Implemented by the router; usable from any shard.
 // The coroutines take their arguments by value: a lazily started coroutine must not refer to
 // the caller's temporaries.
@@ -231,6 +243,7 @@ class StanzaSink {
   // Ends every session of the account `bare` with the stream error `condition` (RFC 6120
   // §4.9.3) and removes them from the session table at once, so nothing more is routed to
   // them. Stanzas routed to those sessions before this call are delivered before the error.
+  // Given a full JID, ends only that session.
   virtual void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) = 0;
   // Gives the account's sessions a new state for the presence decorator in `slot` (see
   // PresenceDecorator): kept on the account's partition while it has sessions (handed to each
@@ -239,12 +252,17 @@ class StanzaSink {
   // changes. A state with an older generation than the current one is ignored.
   virtual void set_presence_state(const xmpp::Jid& bare, std::size_t slot,
                                   PresenceStatePtr state) = 0;
+  // The accounts of `domain` that have bound sessions right now, read from every partition of
+  // the session table in turn (read-only); at most `limit` accounts, in no particular order.
+  virtual boost::asio::awaitable<std::vector<OnlineAccount>> online_accounts(std::string domain,
+                                                                             std::size_t limit) = 0;
 };
 
 // Facts about the running server a module may read.
 struct ServerInfo {
   std::string name = "Starling";
   std::string version;
+  std::size_t shards = 1;  // worker threads; Iq::shard is below this
 };
 
 class ModuleContext {
@@ -268,6 +286,11 @@ class ModuleContext {
   // Answers disco#info/#items for `node` of the server (kServer) or of every account (kAccount).
   // A second handler for the same target and node is a start-up error (throws).
   void on_disco_node(Target target, std::string node, DiscoNodeHandler handler);
+  // An ad-hoc command (XEP-0050, module/adhoc.hpp) of the server (kServer). Its node also
+  // answers disco#info (identity automation/command-node, §2.2), with forbidden for requesters
+  // the command's access excludes. A second command with the same target and node is a
+  // start-up error (throws).
+  void add_command(Target target, AdHocCommand command);
 
   // Observes a typed event (events.hpp).
   template <class E>
@@ -359,6 +382,9 @@ class Registry {
     return presence_.inbound ? &presence_ : nullptr;
   }
   const DiscoNodeHandler* find_disco_node(Target t, const std::string& node) const;
+  // The ad-hoc commands of a target, in registration order; nullptr when there is no such node.
+  std::vector<const AdHocCommand*> commands(Target t) const;
+  const AdHocCommand* find_command(Target t, std::string_view node) const;
   // nullptr when no module handles this iq before authentication.
   const PreAuthIqHandler* find_pre_auth_iq(IqType type, std::string_view ns,
                                            std::string_view element) const;
@@ -390,6 +416,7 @@ class Registry {
   PresenceHandlers presence_;
   std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
   std::vector<PresenceDecorator> decorators_;  // index = slot
+  std::list<std::pair<Target, std::shared_ptr<const AdHocCommand>>> commands_;
   static void log_handler_failure(const char* what);
 };
 

@@ -31,6 +31,10 @@ class NullSink : public StanzaSink {
     ended.push_back(bare.str() + " " + condition);
   }
   void set_presence_state(const xmpp::Jid&, std::size_t, PresenceStatePtr) override {}
+  boost::asio::awaitable<std::vector<OnlineAccount>> online_accounts(std::string,
+                                                                     std::size_t) override {
+    co_return std::vector<OnlineAccount>{};
+  }
   std::vector<std::string> ended;
 };
 

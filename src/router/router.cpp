@@ -206,7 +206,7 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
       if (type == "get" || type == "set") {
         asio::co_spawn(shards_.executor(part),
                        dispatch_iq(std::move(stanza), module::Target::kAccount, std::move(to),
-                                   std::move(from), rs != nullptr),
+                                   std::move(from), rs != nullptr, part),
                        asio::detached);
       }
       return;
@@ -295,7 +295,7 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
       if (type == "get" || type == "set") {
         asio::co_spawn(shards_.executor(shard),
                        dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to),
-                                   std::move(from), true),
+                                   std::move(from), true, shard),
                        asio::detached);
       }
       return;
@@ -311,7 +311,7 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
 }
 
 asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target target, Jid to, Jid from,
-                                          bool account_known) {
+                                          bool account_known, std::size_t shard) {
   const xml::Element& s = *stanza;
   // RFC 6120 §8.2.3: a get or set carries exactly one payload element.
   auto children = s.elements();
@@ -338,7 +338,7 @@ asio::awaitable<void> Router::dispatch_iq(StanzaPtr stanza, module::Target targe
   std::vector<std::function<void()>> after_reply;
   bool error_without_payload = false;
   try {
-    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply, &error_without_payload};
+    module::Iq iq{s, payload, from, to, &follow_ups, &after_reply, &error_without_payload, shard};
     result = co_await (*handler)(iq);
   } catch (const std::exception& e) {
     log::error("router: iq handler for {{{}}}{} failed: {}", key.ns, key.element, e.what());
@@ -585,18 +585,24 @@ asio::awaitable<bool> Router::is_bound(Jid full) {
   co_return co_await std::move(op);
 }
 
-// Ends every session of an account (XEP-0077 §3.2 cancellation). On the partition's shard, so
-// it runs after whatever was routed to the account before it; each entry is removed from the
-// table here (kick() leaves unbinding to the router) and each session is told on its own shard.
+// Ends every session of an account (XEP-0077 §3.2 cancellation), or one session when given a
+// full JID (XEP-0133 §4.5). On the partition's shard, so it runs after whatever was routed to
+// the account before it; each entry is removed from the table here (kick() leaves unbinding to
+// the router) and each session is told on its own shard.
 void Router::end_sessions(const Jid& bare, std::string condition, std::string text) {
   std::size_t part = partition_of(bare.bare_str());
-  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(),
+  asio::post(shards_.executor(part), [this, part, b = bare.bare_str(), only = bare.resource(),
                                       condition = std::move(condition), text = std::move(text)] {
     const auto* rs = partitions_[part]->resources(b);
     if (rs == nullptr) {
       return;
     }
-    std::vector<std::pair<std::string, session::ResourceEntry>> ended(rs->begin(), rs->end());
+    std::vector<std::pair<std::string, session::ResourceEntry>> ended;
+    for (const auto& [resource, e] : *rs) {
+      if (only.empty() || resource == only) {
+        ended.emplace_back(resource, e);
+      }
+    }
     for (const auto& [resource, e] : ended) {
       partitions_[part]->unbind(b, resource, e.id);
       asio::post(shards_.executor(e.shard), [weak = e.session, condition, text] {
@@ -606,6 +612,40 @@ void Router::end_sessions(const Jid& bare, std::string condition, std::string te
       });
     }
   });
+}
+
+// Administration queries (XEP-0133 online users): each partition is read on its own shard, one
+// after the other, so no partition is touched from another thread.
+asio::awaitable<std::vector<module::OnlineAccount>> Router::online_accounts(std::string domain,
+                                                                           std::size_t limit) {
+  std::vector<module::OnlineAccount> out;
+  const std::string suffix = "@" + domain;
+  for (std::size_t part = 0; part < partitions_.size() && out.size() < limit; ++part) {
+    std::size_t room = limit - out.size();
+    auto body = [this, part, suffix, room]() -> asio::awaitable<std::vector<module::OnlineAccount>> {
+      std::vector<module::OnlineAccount> found;
+      for (const auto& [bare, resources] : partitions_[part]->accounts()) {
+        if (found.size() >= room) {
+          break;
+        }
+        if (resources.empty() || !bare.ends_with(suffix)) {
+          continue;
+        }
+        module::OnlineAccount a{bare, {}};
+        for (const auto& [resource, _] : resources) {
+          a.resources.push_back(resource);
+        }
+        found.push_back(std::move(a));
+      }
+      co_return found;
+    };
+    auto op = asio::co_spawn(shards_.executor(part), std::move(body), asio::use_awaitable);
+    auto found = co_await std::move(op);
+    for (auto& a : found) {
+      out.push_back(std::move(a));
+    }
+  }
+  co_return out;
 }
 
 }  // namespace starling::router

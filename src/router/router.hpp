@@ -51,6 +51,8 @@ class Router : public module::StanzaSink {
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text) override;
   void set_presence_state(const xmpp::Jid& bare, std::size_t slot,
                           module::PresenceStatePtr state) override;
+  boost::asio::awaitable<std::vector<module::OnlineAccount>> online_accounts(
+      std::string domain, std::size_t limit) override;
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
@@ -88,7 +90,8 @@ class Router : public module::StanzaSink {
   void inbound_presence(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
   // `account_known`: the account certainly exists (it has bound sessions, or is the sender's).
   boost::asio::awaitable<void> dispatch_iq(xmpp::StanzaPtr stanza, module::Target target,
-                                           xmpp::Jid to, xmpp::Jid from, bool account_known);
+                                           xmpp::Jid to, xmpp::Jid from, bool account_known,
+                                           std::size_t shard);
   boost::asio::awaitable<void> to_bare_offline(xmpp::StanzaPtr stanza, xmpp::Jid to,
                                                bool account_known);
   boost::asio::awaitable<bool> account_exists(const xmpp::Jid& account);

@@ -62,6 +62,7 @@ class ServerImpl final : public Server {
     }
     tls_ = *tls;
     shards_ = std::make_unique<net::Shards>(config_.workers);
+    info_.shards = shards_->size();
     router_ = std::make_unique<router::Router>(*shards_, config_.domains, registry_, *storage_);
     tracker_ = std::make_unique<stream::StreamTracker>(shards_->size());
     env_ = std::make_unique<stream::C2sEnv>(

@@ -117,6 +117,8 @@ class Partition {
   // The policy that applies to a stanza for `resource` (empty: for the bare JID).
   const StanzaFilter* effective_filter(const std::string& bare, std::string_view resource) const;
   std::size_t session_count() const { return sessions_; }
+  // Every account with bound sessions (read-only, for administration queries).
+  const std::unordered_map<std::string, Resources>& accounts() const { return table_; }
 
  private:
   std::unordered_map<std::string, Resources> table_;

@@ -14,6 +14,8 @@
 namespace starling::xmpp::dataform {
 
 inline constexpr std::string_view kNs = "jabber:x:data";
+// XEP-0122 Data Forms Validation.
+inline constexpr std::string_view kValidateNs = "http://jabber.org/protocol/xdata-validate";
 
 // XEP-0004 §3.1 form types.
 enum class FormType { kForm, kSubmit, kCancel, kResult };
@@ -44,6 +46,21 @@ struct Option {
   bool operator==(const Option&) const = default;
 };
 
+// XEP-0122 <validate/>: a datatype and one validation method, plus an optional selection range
+// for list-multi (§3.3).
+struct Validation {
+  enum class Method { kBasic, kOpen, kRange, kRegex };
+  std::string datatype = "xs:string";  // §3.1 default
+  Method method = Method::kBasic;      // §3.2: no method means basic
+  std::optional<std::string> min, max;  // <range/>
+  std::string regex;                    // <regex/>: a POSIX extended regular expression
+  std::optional<std::size_t> list_min, list_max;  // <list-range/>
+  bool operator==(const Validation&) const = default;
+
+  static Validation range(std::string datatype, std::optional<std::string> min,
+                          std::optional<std::string> max);
+};
+
 struct Field {
   std::string var;
   // Absent in submissions and results, where the type is inferred from context (§3.2).
@@ -53,6 +70,7 @@ struct Field {
   bool required = false;
   std::vector<std::string> values;
   std::vector<Option> options;
+  std::optional<Validation> validate;  // XEP-0122
 
   // §3.3: text-single is the default and what an unknown type is taken as.
   FieldType effective_type() const { return type.value_or(FieldType::kTextSingle); }
@@ -98,8 +116,19 @@ xml::Element to_element(const Form& form);
 //  - boolean: one of 0, 1, false, true;
 //  - jid-single, jid-multi: valid JIDs (RFC 7622);
 //  - list-single, list-multi: only values among the form's options;
-//  - single-valued types: at most one value.
+//  - single-valued types: at most one value;
+//  - XEP-0122, where the form's field declares <validate/>: each value must be of the datatype
+//    (xs:integer, xs:int, xs:long, xs:short, xs:byte, xs:decimal, xs:double, xs:boolean,
+//    xs:date, xs:dateTime, xs:time, xs:language, xs:anyURI; any other datatype is taken as
+//    xs:string, §5.1), within <range/> (numbers compared as numbers, dates and times as their
+//    lexical form) and matching <regex/> (whole value, POSIX extended syntax); any method other
+//    than basic lets list fields take values outside the options (§3.2); <list-range/> bounds
+//    the number of values of a list-multi (§3.3).
 std::optional<StanzaError> validate(const Form& submitted, const Form& form);
+
+// XEP-0122 alone: whether `value` is of `datatype` (an unknown datatype accepts anything). For
+// tests and for callers that check single values.
+bool valid_datatype(std::string_view datatype, std::string_view value);
 
 // Values of a jid-multi field with duplicates removed, compared after JID preparation (§3.3:
 // "duplicate JIDs MUST be ignored"); invalid JIDs are dropped. Order of first appearance.

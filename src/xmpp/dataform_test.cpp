@@ -358,5 +358,219 @@ TEST(DataForm, BuilderAndSerializerWriteTheExpectedElements) {
   EXPECT_NE(fields[4]->child("required", kNs), nullptr);
 }
 
+
+// ---- XEP-0122 Data Forms Validation ------------------------------------------------------------
+
+std::optional<StanzaError> check(const Form& form, const std::string& var,
+                                 std::vector<std::string> values) {
+  std::string x = "<x xmlns='jabber:x:data' type='submit'><field var='" + var + "'>";
+  for (const auto& v : values) {
+    x += "<value>" + v + "</value>";
+  }
+  x += "</field></x>";
+  return validate(parsed(x), form);
+}
+
+TEST(DataFormValidation, ParsesExample2BasicValidation) {
+  // XEP-0122 Example 2: <basic/> with datatype xs:dateTime.
+  Form f = parsed(R"(<x xmlns='jabber:x:data' type='form'>
+    <field var='evt.date' type='text-single' label='Event Date/Time'>
+      <validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:dateTime'>
+        <basic/>
+      </validate>
+      <value>2003-10-06T11:22:00-07:00</value>
+    </field></x>)");
+  const Field* fd = f.field("evt.date");
+  ASSERT_NE(fd, nullptr);
+  ASSERT_TRUE(fd->validate.has_value());
+  EXPECT_EQ(fd->validate->datatype, "xs:dateTime");
+  EXPECT_EQ(fd->validate->method, Validation::Method::kBasic);
+  EXPECT_FALSE(check(f, "evt.date", {"2003-10-06T11:22:00-07:00"}));
+  EXPECT_FALSE(check(f, "evt.date", {"2003-10-06T11:22:00Z"}));
+  EXPECT_TRUE(check(f, "evt.date", {"yesterday"}));
+  EXPECT_TRUE(check(f, "evt.date", {"2003-02-30T11:22:00Z"}));  // no 30 February
+  EXPECT_TRUE(check(f, "evt.date", {"2003-10-06T25:22:00Z"}));
+}
+
+TEST(DataFormValidation, DefaultDatatypeIsStringAndMethodBasic) {
+  // §3.1: datatype defaults to xs:string; §3.2: no method means basic.
+  Form f = parsed("<x xmlns='jabber:x:data' type='form'><field var='a'>"
+                  "<validate xmlns='http://jabber.org/protocol/xdata-validate'/></field></x>");
+  ASSERT_TRUE(f.field("a")->validate.has_value());
+  EXPECT_EQ(f.field("a")->validate->datatype, "xs:string");
+  EXPECT_EQ(f.field("a")->validate->method, Validation::Method::kBasic);
+  EXPECT_FALSE(check(f, "a", {"anything at all"}));
+}
+
+TEST(DataFormValidation, IntegerRangeExample) {
+  // §3.2.3 <range/> with an integer datatype (§6.6: only for datatypes with an order).
+  Form f;
+  f.add("max", FieldType::kTextSingle, "Maximum").validate =
+      Validation::range("xs:integer", "1", "100");
+  EXPECT_FALSE(check(f, "max", {"1"}));
+  EXPECT_FALSE(check(f, "max", {"100"}));
+  EXPECT_FALSE(check(f, "max", {"+042"}));
+  auto low = check(f, "max", {"0"});
+  ASSERT_TRUE(low.has_value());
+  EXPECT_EQ(low->condition, "not-acceptable");
+  EXPECT_NE(low->text.find("minimum"), std::string::npos);
+  auto high = check(f, "max", {"101"});
+  ASSERT_TRUE(high.has_value());
+  EXPECT_NE(high->text.find("maximum"), std::string::npos);
+  EXPECT_TRUE(check(f, "max", {"100000000000000000000000000000"}));  // beyond any machine int
+  EXPECT_TRUE(check(f, "max", {"-5"}));
+  EXPECT_TRUE(check(f, "max", {"12.5"}));  // not an integer
+  EXPECT_TRUE(check(f, "max", {"ten"}));
+}
+
+TEST(DataFormValidation, FixedSizeIntegerTypesHaveTheirBounds) {
+  // §8.4.2 datatypes registry: xs:byte -128..127, xs:short, xs:int, xs:long.
+  EXPECT_TRUE(valid_datatype("xs:byte", "-128"));
+  EXPECT_TRUE(valid_datatype("xs:byte", "127"));
+  EXPECT_FALSE(valid_datatype("xs:byte", "128"));
+  EXPECT_FALSE(valid_datatype("xs:short", "32768"));
+  EXPECT_TRUE(valid_datatype("xs:int", "-2147483648"));
+  EXPECT_FALSE(valid_datatype("xs:int", "2147483648"));
+  EXPECT_TRUE(valid_datatype("xs:long", "9223372036854775807"));
+  EXPECT_FALSE(valid_datatype("xs:long", "9223372036854775808"));
+  EXPECT_TRUE(valid_datatype("xs:integer", "-99999999999999999999999"));
+  EXPECT_FALSE(valid_datatype("xs:integer", ""));
+  EXPECT_FALSE(valid_datatype("xs:integer", "1e3"));
+}
+
+TEST(DataFormValidation, OtherBuiltInDatatypes) {
+  EXPECT_TRUE(valid_datatype("xs:decimal", "-1.50"));
+  EXPECT_TRUE(valid_datatype("xs:decimal", ".5"));
+  EXPECT_FALSE(valid_datatype("xs:decimal", "."));
+  EXPECT_FALSE(valid_datatype("xs:decimal", "1e3"));
+  EXPECT_TRUE(valid_datatype("xs:double", "1e3"));
+  EXPECT_TRUE(valid_datatype("xs:double", "-INF"));
+  EXPECT_FALSE(valid_datatype("xs:double", "1e"));
+  EXPECT_TRUE(valid_datatype("xs:boolean", "true"));
+  EXPECT_FALSE(valid_datatype("xs:boolean", "yes"));
+  EXPECT_TRUE(valid_datatype("xs:date", "2024-02-29"));
+  EXPECT_FALSE(valid_datatype("xs:date", "2023-02-29"));
+  EXPECT_TRUE(valid_datatype("xs:time", "23:59:59.5Z"));
+  EXPECT_TRUE(valid_datatype("xs:time", "24:00:00"));
+  EXPECT_FALSE(valid_datatype("xs:time", "24:00:01"));
+  EXPECT_TRUE(valid_datatype("xs:language", "en-US"));
+  EXPECT_FALSE(valid_datatype("xs:language", "english language"));
+  EXPECT_TRUE(valid_datatype("xs:anyURI", "xmpp:romeo@montague.net?message"));
+  EXPECT_FALSE(valid_datatype("xs:anyURI", "two words"));
+  // §5.1: an unknown datatype is validated as xs:string.
+  EXPECT_TRUE(valid_datatype("x:mytype", "whatever"));
+}
+
+TEST(DataFormValidation, DateRangeExample) {
+  // XEP-0122 Example 4: a dateTime range.
+  Form f = parsed(R"(<x xmlns='jabber:x:data' type='form'>
+    <field var='evt.date' type='text-single' label='Event Date/Time'>
+      <validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:dateTime'>
+        <range min='2003-10-05T00:00:00-07:00' max='2003-10-24T23:59:59-07:00'/>
+      </validate></field></x>)");
+  EXPECT_EQ(f.field("evt.date")->validate->method, Validation::Method::kRange);
+  EXPECT_FALSE(check(f, "evt.date", {"2003-10-06T11:22:00-07:00"}));
+  EXPECT_TRUE(check(f, "evt.date", {"2003-10-25T11:22:00-07:00"}));
+  EXPECT_TRUE(check(f, "evt.date", {"2003-10-04T11:22:00-07:00"}));
+}
+
+TEST(DataFormValidation, RegexExample) {
+  // XEP-0122 Example 5: the whole value must match the POSIX extended expression.
+  Form f = parsed(R"(<x xmlns='jabber:x:data' type='form'>
+    <field var='ssn' type='text-single' label='Social Security Number'>
+      <validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:string'>
+        <regex>([0-9]{3})-([0-9]{2})-([0-9]{4})</regex>
+      </validate></field></x>)");
+  EXPECT_EQ(f.field("ssn")->validate->regex, "([0-9]{3})-([0-9]{2})-([0-9]{4})");
+  EXPECT_FALSE(check(f, "ssn", {"123-12-1234"}));
+  auto err = check(f, "ssn", {"123-12-12345"});
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->text.find("pattern"), std::string::npos);
+  EXPECT_TRUE(check(f, "ssn", {"x123-12-1234"}));
+}
+
+TEST(DataFormValidation, OpenListAcceptsCustomValues) {
+  // XEP-0122 Example 3: <open/> on a list-single lets the user enter a value of its own.
+  const std::string open = R"(<x xmlns='jabber:x:data' type='form'>
+    <field var='evt.category' type='list-single' label='Event Category'>
+      <validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:string'>
+        <open/>
+      </validate>
+      <option><value>holiday</value></option>
+      <option><value>reminder</value></option>
+    </field></x>)";
+  Form f = parsed(open);
+  EXPECT_FALSE(check(f, "evt.category", {"holiday"}));
+  EXPECT_FALSE(check(f, "evt.category", {"birthday"}));
+  // Still a single value (XEP-0004 §3.3).
+  EXPECT_TRUE(check(f, "evt.category", {"holiday", "reminder"}));
+  // Without <open/> (basic) the options are closed.
+  Form closed = f;
+  closed.field("evt.category")->validate->method = Validation::Method::kBasic;
+  EXPECT_TRUE(check(closed, "evt.category", {"birthday"}));
+}
+
+TEST(DataFormValidation, OpenListValuesStillNeedTheDatatype) {
+  Form f;
+  Field& fd = f.add("n", FieldType::kListSingle, "Number");
+  fd.options = {{"", "25"}, {"", "50"}};
+  fd.validate = Validation::range("xs:integer", "1", "1000");
+  EXPECT_FALSE(check(f, "n", {"25"}));
+  EXPECT_FALSE(check(f, "n", {"300"}));  // §3.2: range implies open
+  EXPECT_TRUE(check(f, "n", {"5000"}));
+  EXPECT_TRUE(check(f, "n", {"many"}));
+}
+
+TEST(DataFormValidation, ListRangeBoundsTheSelection) {
+  // §3.3 <list-range/> on a list-multi.
+  Form f = parsed(R"(<x xmlns='jabber:x:data' type='form'>
+    <field var='m' type='list-multi' label='Notify me by'>
+      <validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:string'>
+        <basic/><list-range min='1' max='2'/>
+      </validate>
+      <option><value>e-mail</value></option>
+      <option><value>xmpp</value></option>
+      <option><value>phone</value></option>
+    </field></x>)");
+  EXPECT_EQ(f.field("m")->validate->list_min, 1u);
+  EXPECT_EQ(f.field("m")->validate->list_max, 2u);
+  EXPECT_FALSE(check(f, "m", {"e-mail", "xmpp"}));
+  EXPECT_TRUE(check(f, "m", {"e-mail", "xmpp", "phone"}));
+}
+
+TEST(DataFormValidation, MalformedValidationIsABadRequest) {
+  // §3.2: at most one method.
+  EXPECT_NE(parse_error(R"(<x xmlns='jabber:x:data' type='form'><field var='a'>
+    <validate xmlns='http://jabber.org/protocol/xdata-validate'><basic/><open/></validate>
+    </field></x>)").find("more than one"), std::string::npos);
+  // §3.3: list-range bounds are positive integers.
+  EXPECT_NE(parse_error(R"(<x xmlns='jabber:x:data' type='form'><field var='a' type='list-multi'>
+    <validate xmlns='http://jabber.org/protocol/xdata-validate'><list-range min='0'/></validate>
+    </field></x>)").find("positive"), std::string::npos);
+}
+
+TEST(DataFormValidation, RoundTripsThroughTheSerializer) {
+  Form f;
+  f.type = FormType::kForm;
+  Field& a = f.add("a", FieldType::kTextSingle, "A");
+  a.validate = Validation::range("xs:int", "-5", "5");
+  Field& b = f.add("b", FieldType::kTextSingle, "B");
+  b.validate = Validation{};
+  b.validate->method = Validation::Method::kRegex;
+  b.validate->regex = "[a-z]+";
+  Field& c = f.add("c", FieldType::kListMulti, "C");
+  c.options = {{"", "x"}, {"", "y"}};
+  c.validate = Validation{};
+  c.validate->method = Validation::Method::kOpen;
+  c.validate->list_max = 1;
+  xml::Element x = to_element(f);
+  const xml::Element* v = x.elements()[0]->child("validate", kValidateNs);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->attr_or("datatype"), "xs:int");
+  auto back = parse(x);
+  ASSERT_TRUE(std::holds_alternative<Form>(back));
+  EXPECT_EQ(std::get<Form>(back), f);
+}
+
 }  // namespace
 }  // namespace starling::xmpp::dataform

@@ -48,6 +48,9 @@ xml::Element make_error_element(const StanzaError& err, std::string_view by) {
     t.set_attr("xml:lang", "en");
     t.add_text(err.text);
   }
+  if (!err.app_condition.empty()) {
+    error.add_child(err.app_condition, err.app_ns);
+  }
   return error;
 }
 

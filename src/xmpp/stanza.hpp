@@ -22,6 +22,10 @@ struct StanzaError {
   ErrorType type = ErrorType::kCancel;
   std::string condition;  // "service-unavailable", "bad-request", ...
   std::string text;       // optional human-readable text (English)
+  // RFC 6120 §8.3.4 application-specific condition (e.g. XEP-0050 <bad-action/>): an empty
+  // element named app_condition in the namespace app_ns, written after the text.
+  std::string app_condition = {};
+  std::string app_ns = {};
 
   static StanzaError bad_request(std::string text = {}) {
     return {ErrorType::kModify, "bad-request", std::move(text)};

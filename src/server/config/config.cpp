@@ -204,6 +204,7 @@ class Parser {
               [this](const toml::node& n, const std::string& k) { private_storage(n, k); }},
              {"registration",
               [this](const toml::node& n, const std::string& k) { registration(n, k); }},
+             {"adhoc", [this](const toml::node& n, const std::string& k) { adhoc(n, k); }},
          });
     check_registration_domains();
     if (errors_.empty()) {
@@ -613,6 +614,28 @@ class Parser {
               [this](const toml::node& v, const std::string& k) {
                 if (auto i = integer(v, k, 1024, 1073741824)) {
                   config_.private_storage.max_size = static_cast<std::size_t>(*i);
+                }
+              }},
+         });
+  }
+
+  void adhoc(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"session_timeout",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 10, 86400)) {
+                  config_.adhoc.session_timeout = static_cast<std::uint32_t>(*i);
+                }
+              }},
+             {"max_sessions",
+              [this](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 1, 100)) {
+                  config_.adhoc.max_sessions = static_cast<std::size_t>(*i);
                 }
               }},
          });

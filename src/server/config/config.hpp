@@ -81,6 +81,12 @@ struct Config {
     bool allowed(std::string_view domain) const;
   } registration;
 
+  // XEP-0050 Ad-Hoc Commands sessions.
+  struct Adhoc {
+    std::uint32_t session_timeout = 600;  // seconds a session may stay idle between stages
+    std::size_t max_sessions = 5;         // open sessions per user; beyond, the oldest ends
+  } adhoc;
+
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

@@ -149,6 +149,10 @@ TEST(Config, Bounds) {
   EXPECT_EQ(load("[roster]\nmax_items = 5\n")->roster.max_items, 5u);
   expect_error("[roster]\nmax_items = 0\n", 2, "roster.max_items");
   EXPECT_EQ(load("[offline]\nmax_messages = 0\n")->offline.max_messages, 0u);
+  EXPECT_EQ(load("[adhoc]\nsession_timeout = 60\n")->adhoc.session_timeout, 60u);
+  EXPECT_EQ(load("[adhoc]\nmax_sessions = 1\n")->adhoc.max_sessions, 1u);
+  expect_error("[adhoc]\nsession_timeout = 5\n", 2, "adhoc.session_timeout");
+  expect_error("[adhoc]\nmax_sessions = 0\n", 2, "adhoc.max_sessions");
   expect_error("[offline]\nmax_messages = -1\n", 2, "offline.max_messages");
   EXPECT_EQ(load("[vcard]\nmax_size = 4096\n")->vcard.max_size, 4096u);
   expect_error("[vcard]\nmax_size = 10\n", 2, "vcard.max_size");
