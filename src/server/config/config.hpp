@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -70,6 +71,16 @@ struct Config {
     bool remove = true;           // §3.2 cancellation by logged-in users
     bool allowed(std::string_view domain) const;
   } registration;
+
+  // XEP-0030: extra items of the server's disco#items (services not built into Starling).
+  struct DiscoItem {
+    std::string jid, node, name;
+  };
+  std::vector<DiscoItem> disco_items;
+
+  // XEP-0157 contact addresses (URIs), by role: abuse, admin, feedback, sales, security,
+  // status, support. Published in the server's disco#info.
+  std::vector<std::pair<std::string, std::vector<std::string>>> contact;
 
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
