@@ -10,8 +10,8 @@
 // <failed-rules/>, then drop) or notify (reply, then the default delivery). With no rule met the
 // message is delivered as usual, its <amp/> carrying the original 'from' and 'to' (§4.1).
 //
-// Not done: "expire-at" is checked when the message arrives, not again when an offline message is
-// delivered later (§7 leaves that to the implementation).
+// A message stored offline keeps its <amp/> (with 'from' and 'to'); when it is delivered later only
+// an expired "expire-at"/"drop" rule is applied again (§7), silently.
 #include <chrono>
 
 #include "module/module.hpp"
@@ -37,7 +37,8 @@ class Amp final : public module::Module {
              "unsupported/invalid rules rejected with the §6 errors; alert/error/notify on "
              "deliver and match-resource only for senders allowed to see the recipient's "
              "presence (§9, otherwise not-acceptable); stream feature and disco nodes; between "
-             "local accounts only (no federation), expire-at not re-checked for offline messages",
+             "local accounts only (no federation); for offline messages delivered later only expired "
+             "expire-at/drop rules apply again",
              "tests/e2e/test_amp.py, modules/xep0079_amp/amp_rules_test.cpp"}};
   }
 
@@ -75,7 +76,7 @@ class Amp final : public module::Module {
  private:
   asio::awaitable<xmpp::StanzaPtr> process(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from,
                                            module::MessageDelivery d) {
-    const xml::Element& amp = *stanza->child("amp", amp::kNs);
+    const xml::Element& amp_el = *stanza->child("amp", amp::kNs);
     if (stanza->attr_or("type") == "error" || from.local().empty()) {
       // Never answer an error (RFC 6120 §8.3.1); a server's own AMP events (§2.2.5, with
       // 'status') are delivered as they are.
@@ -83,25 +84,40 @@ class Amp final : public module::Module {
     }
     if (stanza->attr_or("id").empty()) {
       // §1.3: the message MUST have a non-empty id, so that replies can be related to it.
-      reply_error(*stanza, from, amp,
+      reply_error(*stanza, from, amp_el,
                   StanzaError::bad_request("Advanced Message Processing needs a message id"), {},
                   {});
       co_return nullptr;
     }
-    amp::RuleSet set = amp::parse(amp);
+    if (amp_el.attr("from") != nullptr) {
+      // Already processed by this server (§4.1: only servers set 'from'): an offline message
+      // being delivered now. Its rules were applied on receipt; an expired "drop" still drops it
+      // (§7), silently, so that nothing tells the sender when the recipient came online.
+      amp::RuleSet stored = amp::parse(amp_el);
+      using namespace std::chrono;
+      std::int64_t now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+      for (const auto& r : stored.rules) {
+        if (r.condition == amp::Condition::kExpireAt && r.action == amp::Action::kDrop &&
+            now >= r.expire_at) {
+          co_return nullptr;
+        }
+      }
+      co_return stanza;
+    }
+    amp::RuleSet set = amp::parse(amp_el);
     if (!set.ok()) {
       // §2.2.1, §6: every rule at issue, in the element of its kind.
       if (!set.unsupported_actions.empty()) {
-        reply_error(*stanza, from, amp, StanzaError::bad_request(), "unsupported-actions",
+        reply_error(*stanza, from, amp_el, StanzaError::bad_request(), "unsupported-actions",
                     set.unsupported_actions);
       } else if (!set.unsupported_conditions.empty()) {
-        reply_error(*stanza, from, amp, StanzaError::bad_request(), "unsupported-conditions",
+        reply_error(*stanza, from, amp_el, StanzaError::bad_request(), "unsupported-conditions",
                     set.unsupported_conditions);
       } else if (!set.invalid.empty()) {
-        reply_error(*stanza, from, amp, StanzaError::bad_request("Malformed rule"),
+        reply_error(*stanza, from, amp_el, StanzaError::bad_request("Malformed rule"),
                     "invalid-rules", set.invalid);
       } else {
-        reply_error(*stanza, from, amp, StanzaError::bad_request(set.problem), "invalid-rules",
+        reply_error(*stanza, from, amp_el, StanzaError::bad_request(set.problem), "invalid-rules",
                     {});
       }
       co_return nullptr;
@@ -118,7 +134,7 @@ class Amp final : public module::Module {
     if (!revealing.empty() && from.bare() != to.bare()) {
       auto op = sees_presence(from.bare(), to.bare());
       if (!co_await std::move(op)) {
-        reply_error(*stanza, from, amp,
+        reply_error(*stanza, from, amp_el,
                     StanzaError{xmpp::ErrorType::kModify, "not-acceptable",
                                 "Only contacts who see the recipient's presence may ask for this"},
                     "invalid-rules", revealing);
@@ -181,7 +197,7 @@ class Amp final : public module::Module {
 
   // §6: an error from the server to the sender, with the original <amp/> and, in the error, the
   // rules at issue in <`what` xmlns='http://jabber.org/protocol/amp'/>.
-  void reply_error(const xml::Element& stanza, const xmpp::Jid& from, const xml::Element& amp,
+  void reply_error(const xml::Element& stanza, const xmpp::Jid& from, const xml::Element& amp_el,
                    const StanzaError& error, std::string_view what,
                    const std::vector<xml::Element>& rules) {
     xml::Element m("message", std::string(ns::kClient));
@@ -191,7 +207,7 @@ class Amp final : public module::Module {
       m.set_attr("id", *id);
     }
     m.set_attr("type", "error");
-    m.add_child(amp);
+    m.add_child(amp_el);
     xml::Element err = xmpp::make_error_element(error);
     if (!what.empty()) {
       auto& list = err.add_child(std::string(what), std::string(amp::kNs));
