@@ -27,14 +27,14 @@ class Disco final : public module::Module {
  public:
   std::string_view name() const override { return "xep0030_disco"; }
   std::vector<module::SpecInfo> specs() const override {
-    return {{"XEP-0030", "2.5rc3", "complete",
+    return {{"XEP-0030", "2.5.0", "complete",
              "info (identities, features, XEP-0128 forms of every module) and items for the "
              "server (services registered by modules or listed in [disco] items) and accounts "
              "(available resources, only to the account and its presence subscribers, §8); "
              "nodes registered by modules (on_disco_node), unknown nodes get item-not-found",
              "tests/e2e/test_disco.py, tests/e2e/test_clients.py, "
              "tests/e2e/test_offline_flexible.py, modules/xep0030_disco/disco_format_test.cpp"},
-            {"XEP-0128", "1.0", "complete",
+            {"XEP-0128", "1.0.1", "complete",
              "forms registered by modules appear in the server's disco#info (e.g. XEP-0157)",
              "tests/e2e/test_disco.py"}};
   }
