@@ -56,7 +56,8 @@ class Disco final : public module::Module {
                         co_return xmpp::StanzaError::service_unavailable();  // §8 1.1, 1.2
                       }
                     }
-                    xml::Element q = disco::info_query(reg.identities(target), reg.features(target));
+                    xml::Element q =
+                        disco::info_query(reg.identities(target), reg.features(target));
                     for (auto& form : reg.disco_forms(target)) {
                       q.add_child(std::move(form));  // XEP-0128 §2: after the features
                     }
@@ -73,8 +74,7 @@ class Disco final : public module::Module {
                   }
                   co_return disco::node_info_query(node, std::move(std::get<module::DiscoInfo>(r)));
                 });
-      module::IqKey items_key{module::IqType::kGet, target, std::string(ns::kDiscoItems),
-                              "query"};
+      module::IqKey items_key{module::IqType::kGet, target, std::string(ns::kDiscoItems), "query"};
       ctx.on_iq(items_key,
                 [this, &reg, target](const module::Iq& iq) -> asio::awaitable<module::IqResult> {
                   std::string node(iq.payload.attr_or("node"));
@@ -144,7 +144,8 @@ class Disco final : public module::Module {
     xmpp::Jid user = to.bare();
     bool own = from.bare() == user;
     // The server itself (and its other domains) is trusted (§8: "otherwise trusted").
-    bool trusted = from.local().empty() && from.resource().empty() && from.domain() == user.domain();
+    bool trusted =
+        from.local().empty() && from.resource().empty() && from.domain() == user.domain();
     std::string domain = user.domain(), local = user.local(), asker = from.bare_str();
     auto op = ctx_->storage().run([domain, local, asker, own, trusted](storage::Backend& b) {
       Access a;

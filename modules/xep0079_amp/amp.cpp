@@ -32,20 +32,21 @@ class Amp final : public module::Module {
  public:
   std::string_view name() const override { return "xep0079_amp"; }
   std::vector<module::SpecInfo> specs() const override {
-    return {{"XEP-0079", "1.2", "partial",
-             "conditions deliver, expire-at, match-resource; actions drop, alert, error, notify; "
-             "unsupported/invalid rules rejected with the §6 errors; alert/error/notify on "
-             "deliver and match-resource only for senders allowed to see the recipient's "
-             "presence (§9, otherwise not-acceptable); stream feature and disco nodes; between "
-             "local accounts only (no federation); for offline messages delivered later only expired "
-             "expire-at/drop rules apply again",
-             "tests/e2e/test_amp.py, modules/xep0079_amp/amp_rules_test.cpp"}};
+    return {
+        {"XEP-0079", "1.2", "partial",
+         "conditions deliver, expire-at, match-resource; actions drop, alert, error, notify; "
+         "unsupported/invalid rules rejected with the §6 errors; alert/error/notify on "
+         "deliver and match-resource only for senders allowed to see the recipient's "
+         "presence (§9, otherwise not-acceptable); stream feature and disco nodes; between "
+         "local accounts only (no federation); for offline messages delivered later only "
+         "expired expire-at/drop rules apply again",
+         "tests/e2e/test_amp.py, modules/xep0079_amp/amp_rules_test.cpp"}};
   }
 
   void start(module::ModuleContext& ctx) override {
     ctx_ = &ctx;
     std::string ns(amp::kNs);
-    ctx.add_feature(Target::kServer, ns);  // §2.1.1
+    ctx.add_feature(Target::kServer, ns);                                       // §2.1.1
     ctx.add_stream_feature(xml::Element("amp", std::string(amp::kFeatureNs)));  // §8
     // §2.1.1: the node lists the supported actions and conditions; each has a node of its own.
     std::vector<std::string> features{ns};
@@ -65,12 +66,11 @@ class Amp final : public module::Module {
                          },
                          nullptr});
     }
-    ctx.on_message_payload(ns, "amp",
-                           [this](xmpp::StanzaPtr s, xmpp::Jid to, xmpp::Jid from,
-                                  module::MessageDelivery d) {
-                             return process(std::move(s), std::move(to), std::move(from),
-                                            std::move(d));
-                           });
+    ctx.on_message_payload(
+        ns, "amp",
+        [this](xmpp::StanzaPtr s, xmpp::Jid to, xmpp::Jid from, module::MessageDelivery d) {
+          return process(std::move(s), std::move(to), std::move(from), std::move(d));
+        });
   }
 
  private:
@@ -156,8 +156,8 @@ class Amp final : public module::Module {
       case amp::Action::kError: {  // §3.5.3
         xml::Element reply = event(*stanza, from, to, "error", *met);
         reply.set_attr("type", "error");
-        xml::Element err = xmpp::make_error_element(
-            {xmpp::ErrorType::kModify, "undefined-condition", {}});
+        xml::Element err =
+            xmpp::make_error_element({xmpp::ErrorType::kModify, "undefined-condition", {}});
         err.add_child("failed-rules", std::string(amp::kErrorsNs)).add_child(met->element);
         reply.add_child(std::move(err));
         ctx_->send(std::move(reply));
@@ -181,8 +181,8 @@ class Amp final : public module::Module {
   }
 
   // §2.2.5: an event for the sender: the original id, the rule that was met, no body.
-  static xml::Element event(const xml::Element& stanza, const xmpp::Jid& from,
-                            const xmpp::Jid& to, std::string status, const amp::Rule& rule) {
+  static xml::Element event(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to,
+                            std::string status, const amp::Rule& rule) {
     xml::Element m("message", std::string(ns::kClient));
     m.set_attr("from", from.domain());
     m.set_attr("to", from.str());

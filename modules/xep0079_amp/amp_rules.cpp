@@ -50,8 +50,8 @@ std::optional<std::int64_t> parse_utc_datetime(std::string_view s) {
   if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
     return std::nullopt;
   }
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
-       mi = digits(14, 2), se = digits(17, 2);
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+       se = digits(17, 2);
   if (!y || !mo || !d || !h || !mi || !se || *h > 23 || *mi > 59 || *se > 60) {
     return std::nullopt;
   }
@@ -139,16 +139,14 @@ const Rule* first_met(const RuleSet& set, const module::MessageDelivery& d,
         if (set.per_hop) {
           continue;  // §3.4.3: this rule shall be ignored
         }
-        bool has = std::find(d.resources.begin(), d.resources.end(), intended) !=
-                   d.resources.end();
+        bool has = std::find(d.resources.begin(), d.resources.end(), intended) != d.resources.end();
         bool others = std::any_of(d.resources.begin(), d.resources.end(),
                                   [&](const std::string& r2) { return r2 != intended; });
         if (r.value == "any") {
           met = d.kind != Kind::kNone;
         } else if (d.kind == Kind::kDirect) {
           // A bare 'to' is never delivered to a JID without a resource when delivered directly.
-          met = r.value == "exact" ? !intended.empty() && has
-                                   : intended.empty() || others;
+          met = r.value == "exact" ? !intended.empty() && has : intended.empty() || others;
         } else if (d.kind == Kind::kStored) {
           // Offline storage is a destination without a resource (§3.4.3).
           met = r.value == "exact" ? intended.empty() : !intended.empty();

@@ -22,7 +22,8 @@ std::string amp(std::string_view rules, std::string_view attrs = "") {
 
 // XEP-0079 example 3 (§2.2): a valid expire-at rule.
 TEST(AmpRules, ParsesExample3) {
-  auto set = parse_xml(amp("<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00Z'/>"));
+  auto set =
+      parse_xml(amp("<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00Z'/>"));
   ASSERT_TRUE(set.ok()) << set.problem;
   ASSERT_EQ(set.rules.size(), 1u);
   EXPECT_EQ(set.rules[0].action, Action::kDrop);
@@ -33,13 +34,13 @@ TEST(AmpRules, ParsesExample3) {
 
 // §6: unsupported actions and conditions, and malformed rules, are all collected.
 TEST(AmpRules, CollectsEveryRuleAtIssue) {
-  auto set = parse_xml(amp(
-      "<rule condition='deliver' action='explode' value='direct'/>"
-      "<rule condition='sunny' action='drop' value='yes'/>"
-      "<rule condition='deliver' action='drop' value='somewhere'/>"
-      "<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00+01:00'/>"
-      "<rule condition='deliver' action='drop'/>"
-      "<rule condition='match-resource' action='drop' value='exact'/>"));
+  auto set =
+      parse_xml(amp("<rule condition='deliver' action='explode' value='direct'/>"
+                    "<rule condition='sunny' action='drop' value='yes'/>"
+                    "<rule condition='deliver' action='drop' value='somewhere'/>"
+                    "<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00+01:00'/>"
+                    "<rule condition='deliver' action='drop'/>"
+                    "<rule condition='match-resource' action='drop' value='exact'/>"));
   EXPECT_FALSE(set.ok());
   ASSERT_EQ(set.unsupported_actions.size(), 1u);
   EXPECT_EQ(set.unsupported_actions[0].attr_or("action"), "explode");
@@ -54,9 +55,9 @@ TEST(AmpRules, WholeElementProblems) {
   EXPECT_FALSE(parse_xml(amp("<rule condition='deliver' action='drop' value='none'/>",
                              " status='alert'"))
                    .problem.empty());  // §4.1: no status from a client
-  EXPECT_FALSE(parse_xml(amp("<rule condition='deliver' action='drop' value='none'/>",
-                             " per-hop='maybe'"))
-                   .problem.empty());
+  EXPECT_FALSE(
+      parse_xml(amp("<rule condition='deliver' action='drop' value='none'/>", " per-hop='maybe'"))
+          .problem.empty());
 }
 
 TEST(AmpRules, UtcDateTimes) {
@@ -70,14 +71,14 @@ TEST(AmpRules, UtcDateTimes) {
 
 // §2.2.3: rules in order; the first met acts.
 TEST(AmpRules, FirstMetRuleInOrder) {
-  auto set = parse_xml(amp(
-      "<rule condition='deliver' action='alert' value='stored'/>"
-      "<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00Z'/>"
-      "<rule condition='deliver' action='error' value='direct'/>"));
+  auto set =
+      parse_xml(amp("<rule condition='deliver' action='alert' value='stored'/>"
+                    "<rule condition='expire-at' action='drop' value='2004-01-01T00:00:00Z'/>"
+                    "<rule condition='deliver' action='error' value='direct'/>"));
   module::MessageDelivery direct{Kind::kDirect, {"laptop"}};
   module::MessageDelivery stored{Kind::kStored, {}};
   EXPECT_EQ(first_met(set, stored, "", 2000000000)->action, Action::kAlert);
-  EXPECT_EQ(first_met(set, direct, "", 2000000000)->action, Action::kDrop);  // expired
+  EXPECT_EQ(first_met(set, direct, "", 2000000000)->action, Action::kDrop);   // expired
   EXPECT_EQ(first_met(set, direct, "", 1000000000)->action, Action::kError);  // not yet
   module::MessageDelivery none{Kind::kNone, {}};
   EXPECT_EQ(first_met(set, none, "", 1000000000), nullptr);
@@ -106,8 +107,8 @@ TEST(AmpRules, MatchResource) {
   // Full 'to' stored offline: the destination has no resource, so it is "other".
   EXPECT_NE(first_met(other, stored, "pda", 0), nullptr);
   // Per-hop rulesets ignore match-resource.
-  auto hop = parse_xml(amp("<rule condition='match-resource' action='drop' value='any'/>",
-                           " per-hop='true'"));
+  auto hop = parse_xml(
+      amp("<rule condition='match-resource' action='drop' value='any'/>", " per-hop='true'"));
   EXPECT_EQ(first_met(hop, to_pda, "pda", 0), nullptr);
 }
 

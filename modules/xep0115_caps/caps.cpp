@@ -100,11 +100,10 @@ class Caps final : public module::Module {
     c.set_attr("node", std::string(kServerNode));
     c.set_attr("ver", ver);
     ctx.add_stream_feature(std::move(c));
-    ctx.on_disco_node(Target::kServer, std::string(kServerNode) + "#" + ver,
-                      {[info](const module::Iq&) -> asio::awaitable<module::DiscoInfoResult> {
-                         co_return info;
-                       },
-                       nullptr});
+    ctx.on_disco_node(
+        Target::kServer, std::string(kServerNode) + "#" + ver,
+        {[info](const module::Iq&) -> asio::awaitable<module::DiscoInfoResult> { co_return info; },
+         nullptr});
     log::debug("caps: server ver {}", ver);
   }
 
@@ -119,8 +118,8 @@ class Caps final : public module::Module {
         ver = c->attr_or("ver");
       }
     }
-    bool usable = !hash.empty() && !node.empty() && !ver.empty() &&
-                  caps::hash_ver(hash, "").has_value();
+    bool usable =
+        !hash.empty() && !node.empty() && !ver.empty() && caps::hash_ver(hash, "").has_value();
     std::size_t shard = ctx_->sink().shard_of(e.jid);
     asio::post(ctx_->sink().shard_executor(shard),
                [this, shard, jid = e.jid, usable, hash = std::move(hash), node = std::move(node),
@@ -174,8 +173,8 @@ class Caps final : public module::Module {
     auto computed = s ? caps::hash_ver(hash, *s) : std::nullopt;
     if (!computed || *computed != ver) {
       // §5.4 3.9: invalid: not cached; another entity announcing this ver will be asked.
-      log::info("caps: {} announced {} ver {} but its disco#info does not verify ({})",
-                from->str(), hash, ver, why);
+      log::info("caps: {} announced {} ver {} but its disco#info does not verify ({})", from->str(),
+                hash, ver, why);
       return;
     }
     auto caps = std::make_shared<const module::EntityCaps>(caps::caps_of(*q));
@@ -202,8 +201,8 @@ class Caps final : public module::Module {
       auto v = sh.verified.find(it->second.key);
       co_return v == sh.verified.end() ? nullptr : v->second;
     };
-    auto op = asio::co_spawn(ctx_->sink().shard_executor(shard), std::move(body),
-                             asio::use_awaitable);
+    auto op =
+        asio::co_spawn(ctx_->sink().shard_executor(shard), std::move(body), asio::use_awaitable);
     co_return co_await std::move(op);
   }
 

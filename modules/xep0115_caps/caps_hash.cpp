@@ -143,8 +143,8 @@ module::EntityCaps caps_of(const xml::Element& query) {
   module::EntityCaps c;
   for (const auto* e : query.elements()) {
     if (e->xmlns() == ns::kDiscoInfo && e->name() == "identity") {
-      c.identities.push_back({std::string(e->attr_or("category")),
-                              std::string(e->attr_or("type")), std::string(e->attr_or("name"))});
+      c.identities.push_back({std::string(e->attr_or("category")), std::string(e->attr_or("type")),
+                              std::string(e->attr_or("name"))});
     } else if (e->xmlns() == ns::kDiscoInfo && e->name() == "feature") {
       c.features.emplace_back(e->attr_or("var"));
     } else if (e->xmlns() == xmpp::dataform::kNs && e->name() == "x") {
