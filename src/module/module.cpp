@@ -52,6 +52,50 @@ void ModuleContext::on_disco_node(Target target, std::string node, DiscoNodeHand
   registrations_.emplace_back([reg = &registry_, it] { reg->disco_nodes_.erase(it); });
 }
 
+void ModuleContext::add_disco_item(Target target, DiscoItem item, std::string domain) {
+  auto& list = registry_.disco_items_;
+  auto it = list.emplace(list.end(), target, std::move(item), std::move(domain));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
+void ModuleContext::add_disco_form(Target target, xml::Element form) {
+  auto& list = registry_.disco_forms_;
+  auto it = list.emplace(list.end(), target, std::move(form));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
+void ModuleContext::answer_missing_accounts(IqKey key) {
+  auto [it, added] = registry_.missing_account_keys_.insert(std::move(key));
+  if (added) {
+    registrations_.emplace_back([reg = &registry_, it] { reg->missing_account_keys_.erase(it); });
+  }
+}
+
+void ModuleContext::on_iq_response(std::string id_prefix, IqResponseHandler handler) {
+  if (id_prefix.empty() || registry_.iq_responses_.contains(id_prefix)) {
+    throw std::logic_error("module " + name_ + ": iq response prefix '" + id_prefix +
+                           "' empty or registered twice");
+  }
+  auto it = registry_.iq_responses_.emplace(std::move(id_prefix), std::move(handler)).first;
+  registrations_.emplace_back([reg = &registry_, it] { reg->iq_responses_.erase(it); });
+}
+
+void ModuleContext::provide_caps(CapsLookup lookup) {
+  if (registry_.caps_) {
+    throw std::logic_error("module " + name_ + ": a second caps provider");
+  }
+  registry_.caps_ = std::move(lookup);
+  registrations_.emplace_back([reg = &registry_] { reg->caps_ = nullptr; });
+}
+
+void ModuleContext::on_message_payload(std::string ns, std::string element, MessageHook hook) {
+  if (registry_.message_hook_.hook) {
+    throw std::logic_error("module " + name_ + ": a second message hook");
+  }
+  registry_.message_hook_ = {std::move(ns), std::move(element), std::move(hook)};
+  registrations_.emplace_back([reg = &registry_] { reg->message_hook_ = {}; });
+}
+
 void ModuleContext::on_offline_message(OfflineHandler handler) {
   if (registry_.offline_) {
     throw std::logic_error("module " + name_ + ": a second offline message handler");
@@ -147,6 +191,47 @@ std::vector<xml::Element> Registry::pre_auth_stream_features(std::string_view do
     }
   }
   return out;
+}
+
+std::vector<DiscoItem> Registry::disco_items(Target t, std::string_view domain) const {
+  std::vector<DiscoItem> out;
+  for (const auto& [target, item, only] : disco_items_) {
+    if (target == t && (only.empty() || only == domain)) {
+      out.push_back(item);
+    }
+  }
+  return out;
+}
+
+std::vector<xml::Element> Registry::disco_forms(Target t) const {
+  std::vector<xml::Element> out;
+  for (const auto& [target, form] : disco_forms_) {
+    if (target == t) {
+      out.push_back(form);
+    }
+  }
+  return out;
+}
+
+const IqResponseHandler* Registry::find_iq_response(std::string_view id) const {
+  // The greatest prefix not after `id`; prefixes are few and do not nest.
+  auto it = iq_responses_.upper_bound(id);
+  if (it == iq_responses_.begin()) {
+    return nullptr;
+  }
+  --it;
+  return id.starts_with(it->first) ? &it->second : nullptr;
+}
+
+bool EntityCaps::has_feature(std::string_view feature) const {
+  return std::binary_search(features.begin(), features.end(), feature,
+                            [](std::string_view a, std::string_view b) { return a < b; });
+}
+
+bool EntityCaps::wants_notify(std::string_view node) const {
+  std::string f(node);
+  f += "+notify";
+  return has_feature(f);
 }
 
 std::vector<std::string> Registry::features(Target t) const {

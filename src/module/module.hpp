@@ -3,6 +3,7 @@
 // disco features through its ModuleContext. Registrations are RAII handles owned by the context,
 // so a module cannot leak one. Registrations happen at start-up only; while the server runs the
 // registry is read-only and is read from every shard without locks.
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <compare>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -175,6 +177,43 @@ struct DiscoNodeHandler {
   std::function<boost::asio::awaitable<DiscoItemsResult>(const Iq&)> items;
 };
 
+// XEP-0115 entity capabilities of a client, as verified by the server (§5.4): what its disco#info
+// for node#ver contained. Shared, immutable; the same object serves every client announcing it.
+struct EntityCaps {
+  std::vector<Identity> identities;
+  std::vector<std::string> features;  // sorted, unique
+  std::vector<xml::Element> forms;    // XEP-0128 forms
+  bool has_feature(std::string_view feature) const;
+  // XEP-0163 §4.4 filtered notifications: the client asked for "<node>+notify".
+  bool wants_notify(std::string_view node) const;
+};
+using CapsPtr = std::shared_ptr<const EntityCaps>;
+// The verified capabilities of a bound full JID; nullptr when it announced none, its 'ver' is not
+// verified (yet), or the JID is not bound. Callable from any shard.
+using CapsLookup = std::function<boost::asio::awaitable<CapsPtr>(xmpp::Jid full)>;
+
+// Answers an iq result or error addressed to the server whose id starts with a registered prefix
+// (the replies to iq requests a module sent, e.g. XEP-0115 disco#info to a client). Runs on the
+// partition shard of the responder's bare JID.
+using IqResponseHandler = std::function<void(xmpp::StanzaPtr response)>;
+
+// How the router would deliver a message to a local account at the moment it arrives, for
+// extensions that act on it (XEP-0079 "deliver" and "match-resource").
+struct MessageDelivery {
+  enum class Kind { kDirect, kStored, kNone };
+  Kind kind = Kind::kNone;
+  std::vector<std::string> resources;  // kDirect: the resources it would go to
+};
+// Sees a message to a local account that carries the registered payload, on the account's
+// partition shard, before delivery. Returns the stanza to deliver as usual (possibly a modified
+// copy), or nullptr when it took the message over (dropped it or answered it).
+using MessageHook = std::function<boost::asio::awaitable<xmpp::StanzaPtr>(
+    xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, MessageDelivery delivery)>;
+struct MessageHookEntry {
+  std::string ns, element;  // the payload that selects the message (one child lookup)
+  MessageHook hook;
+};
+
 // What a module implements, for docs/features.md and the DOAP file.
 struct SpecInfo {
   std::string spec;     // "XEP-0199", "RFC 6120"
@@ -256,6 +295,12 @@ class StanzaSink {
   // the session table in turn (read-only); at most `limit` accounts, in no particular order.
   virtual boost::asio::awaitable<std::vector<OnlineAccount>> online_accounts(std::string domain,
                                                                              std::size_t limit) = 0;
+  // The shards, for modules that keep per-shard state without locks (e.g. the XEP-0115 caps
+  // cache): how many there are, each one's executor, and the shard that owns the session-table
+  // partition of a JID's bare JID (where stanzas to that account are handled).
+  virtual std::size_t shard_count() const = 0;
+  virtual boost::asio::any_io_executor shard_executor(std::size_t shard) = 0;
+  virtual std::size_t shard_of(const xmpp::Jid& jid) const = 0;
 };
 
 // Facts about the running server a module may read.
@@ -291,6 +336,23 @@ class ModuleContext {
   // the command's access excludes. A second command with the same target and node is a
   // start-up error (throws).
   void add_command(Target target, AdHocCommand command);
+  // An <item/> of the server's (kServer) or every account's (kAccount) disco#items without a
+  // node (XEP-0030 §4.1), e.g. a MUC or upload service; `domain` limits it to that served domain
+  // (empty: every domain).
+  void add_disco_item(Target target, DiscoItem item, std::string domain = {});
+  // An XEP-0128 form (a jabber:x:data result with a hidden FORM_TYPE) in disco#info without a
+  // node, e.g. XEP-0157 contact addresses. Part of the server's XEP-0115 'ver'.
+  void add_disco_form(Target target, xml::Element form);
+  // The router answers iq to an account that does not exist with service-unavailable (RFC 6121
+  // §8.5.1) unless the handler of that key answers them itself (XEP-0030 §8: disco#items gets an
+  // empty result); the handler then checks existence.
+  void answer_missing_accounts(IqKey key);
+  // Receives the responses to iq requests this module sent with ids starting with `id_prefix`.
+  void on_iq_response(std::string id_prefix, IqResponseHandler handler);
+  // Provides the XEP-0115 caps lookup (one module may do this).
+  void provide_caps(CapsLookup lookup);
+  // Sees messages carrying <element xmlns=ns/> before delivery (one module may do this).
+  void on_message_payload(std::string ns, std::string element, MessageHook hook);
 
   // Observes a typed event (events.hpp).
   template <class E>
@@ -355,6 +417,9 @@ class Module {
   virtual std::string_view name() const = 0;
   virtual std::vector<SpecInfo> specs() const = 0;
   virtual void start(ModuleContext& ctx) = 0;
+  // Called once every module has started, still before the server runs; registrations are still
+  // allowed. For what is computed from all modules' registrations (XEP-0115 server 'ver').
+  virtual void all_started(ModuleContext& /*ctx*/) {}
 };
 
 // The registrations of all modules. Written only at start-up.
@@ -396,6 +461,17 @@ class Registry {
   std::optional<xml::Element> decorate_presence(
       const xml::Element& presence,
       const std::vector<std::shared_ptr<const session::PresenceState>>& states) const;
+  // disco#items entries without a node for `domain` (registration order).
+  std::vector<DiscoItem> disco_items(Target t, std::string_view domain) const;
+  // XEP-0128 forms of disco#info without a node (registration order).
+  std::vector<xml::Element> disco_forms(Target t) const;
+  bool answers_missing_accounts(const IqKey& key) const {
+    return missing_account_keys_.contains(key);
+  }
+  // nullptr when no module waits for a response with this id.
+  const IqResponseHandler* find_iq_response(std::string_view id) const;
+  const CapsLookup* caps_lookup() const { return caps_ ? &caps_ : nullptr; }
+  const MessageHookEntry* message_hook() const { return message_hook_.hook ? &message_hook_ : nullptr; }
 
  private:
   friend class ModuleContext;
@@ -417,6 +493,12 @@ class Registry {
   std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
   std::vector<PresenceDecorator> decorators_;  // index = slot
   std::list<std::pair<Target, std::shared_ptr<const AdHocCommand>>> commands_;
+  std::list<std::tuple<Target, DiscoItem, std::string>> disco_items_;
+  std::list<std::pair<Target, xml::Element>> disco_forms_;
+  std::set<IqKey> missing_account_keys_;
+  std::map<std::string, IqResponseHandler, std::less<>> iq_responses_;  // by id prefix
+  CapsLookup caps_;
+  MessageHookEntry message_hook_;
   static void log_handler_failure(const char* what);
 };
 

@@ -35,6 +35,9 @@ class NullSink : public StanzaSink {
                                                                      std::size_t) override {
     co_return std::vector<OnlineAccount>{};
   }
+  std::size_t shard_count() const override { return 1; }
+  boost::asio::any_io_executor shard_executor(std::size_t) override { return {}; }
+  std::size_t shard_of(const xmpp::Jid&) const override { return 0; }
   std::vector<std::string> ended;
 };
 
@@ -216,6 +219,38 @@ TEST(ModuleContext, EndSessionsGoesToTheSink) {
   auto ctx = f.context("register");
   ctx->end_sessions(*xmpp::Jid::parse("bill@localhost"), "not-authorized");
   EXPECT_EQ(f.sink.ended, std::vector<std::string>{"bill@localhost not-authorized"});
+}
+
+TEST(Registry, DiscoItemsFormsAndIqResponsePrefixes) {
+  Fixture f;
+  auto ctx = f.context("services");
+  ctx->add_disco_item(Target::kServer, {"conference.a.example", "", "Rooms"}, "a.example");
+  ctx->add_disco_item(Target::kServer, {"upload.example", "", ""});
+  xml::Element form("x", "jabber:x:data");
+  ctx->add_disco_form(Target::kServer, form);
+  ctx->on_iq_response("caps-", [](xmpp::StanzaPtr) {});
+  EXPECT_EQ(f.registry.disco_items(Target::kServer, "a.example").size(), 2u);
+  ASSERT_EQ(f.registry.disco_items(Target::kServer, "b.example").size(), 1u);
+  EXPECT_EQ(f.registry.disco_items(Target::kServer, "b.example")[0].jid, "upload.example");
+  EXPECT_TRUE(f.registry.disco_items(Target::kAccount, "a.example").empty());
+  EXPECT_EQ(f.registry.disco_forms(Target::kServer).size(), 1u);
+  EXPECT_NE(f.registry.find_iq_response("caps-123"), nullptr);
+  EXPECT_EQ(f.registry.find_iq_response("cap"), nullptr);
+  EXPECT_EQ(f.registry.find_iq_response("ping-1"), nullptr);
+  EXPECT_THROW(ctx->on_iq_response("caps-", [](xmpp::StanzaPtr) {}), std::logic_error);
+  ctx.reset();
+  EXPECT_TRUE(f.registry.disco_items(Target::kServer, "a.example").empty());
+  EXPECT_TRUE(f.registry.disco_forms(Target::kServer).empty());
+  EXPECT_EQ(f.registry.find_iq_response("caps-123"), nullptr);
+}
+
+TEST(EntityCaps, FeaturesAndNotify) {
+  EntityCaps c;
+  c.features = {"http://jabber.org/protocol/tune+notify", "urn:xmpp:ping"};
+  EXPECT_TRUE(c.has_feature("urn:xmpp:ping"));
+  EXPECT_FALSE(c.has_feature("urn:xmpp:time"));
+  EXPECT_TRUE(c.wants_notify("http://jabber.org/protocol/tune"));
+  EXPECT_FALSE(c.wants_notify("urn:xmpp:avatar:metadata"));
 }
 
 }  // namespace

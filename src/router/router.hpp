@@ -53,6 +53,9 @@ class Router : public module::StanzaSink {
                           module::PresenceStatePtr state) override;
   boost::asio::awaitable<std::vector<module::OnlineAccount>> online_accounts(
       std::string domain, std::size_t limit) override;
+  std::size_t shard_count() const override;
+  boost::asio::any_io_executor shard_executor(std::size_t shard) override;
+  std::size_t shard_of(const xmpp::Jid& jid) const override { return partition_of(jid.bare_str()); }
 
   // Binds a full JID to a session living on `shard`. An existing session with the same full JID
   // is ended with <conflict/> (RFC 6120 §7.7.2.2, "override"). Returns the bind id to pass to
@@ -76,7 +79,11 @@ class Router : public module::StanzaSink {
   std::size_t partition_of(const std::string& bare) const;
 
  private:
-  void route_on_partition(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
+  // `hooked`: the message hook (XEP-0079) has already seen this message.
+  void route_on_partition(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from,
+                          bool hooked = false);
+  // A message carrying the hook's payload: what delivery would do, the hook, then delivery.
+  boost::asio::awaitable<void> hook_message(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from);
   // The account's policy blocks the stanza (XEP-0016 §2.14, XEP-0191 §3.4): answered as the
   // XEPs say and true; false when it may go on.
   bool blocked_inbound(const xml::Element& stanza, const xmpp::Jid& to, const xmpp::Jid& from,

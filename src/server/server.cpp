@@ -74,6 +74,9 @@ class ServerImpl final : public Server {
       contexts_.push_back(std::move(ctx));
       modules_.push_back(std::move(m));
     }
+    for (std::size_t i = 0; i < modules_.size(); ++i) {
+      modules_[i]->all_started(*contexts_[i]);  // e.g. XEP-0115: the server's 'ver' from all of it
+    }
     for (const auto& ep : config_.c2s.listen) {
       if (auto r = listen(ep, false); !r) {
         return r;

@@ -324,9 +324,12 @@ def test_someone_elses_store_is_forbidden(server):
             assert error_of(reply) == ("auth", "forbidden"), req
             assert not [e for e in before if is_message(e)]
         wait_stored(server, "alice", 1)  # nothing was removed
-        # A nonexistent account stays indistinguishable from no service (RFC 6121 §8.5.1).
-        reply, _ = iq(mallory, "get", headers_req(), to="nobody@localhost")
+        # A nonexistent account: disco#info gets service-unavailable (RFC 6121 §8.5.1), and
+        # disco#items an empty result, node or not (XEP-0030 §8 2.1).
+        reply, _ = iq(mallory, "get", count_req(), to="nobody@localhost")
         assert error_of(reply) == ("cancel", "service-unavailable")
+        reply, _ = iq(mallory, "get", headers_req(), to="nobody@localhost")
+        assert list(result_of(reply).find(q(NS_ITEMS, "query"))) == []
     finally:
         mallory.close()
     # The owner still sees it.

@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -205,6 +206,8 @@ class Parser {
              {"registration",
               [this](const toml::node& n, const std::string& k) { registration(n, k); }},
              {"adhoc", [this](const toml::node& n, const std::string& k) { adhoc(n, k); }},
+             {"disco", [this](const toml::node& n, const std::string& k) { disco(n, k); }},
+             {"contact", [this](const toml::node& n, const std::string& k) { contact(n, k); }},
          });
     check_registration_domains();
     if (errors_.empty()) {
@@ -702,6 +705,116 @@ class Parser {
                 }
               }},
          });
+  }
+
+  void disco(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    walk(*t, key,
+         {
+             {"items",
+              [this](const toml::node& v, const std::string& k) {
+                const toml::array* a = array(v, k, "tables { jid, name, node }");
+                if (a == nullptr) {
+                  return;
+                }
+                for (const toml::node& e : *a) {
+                  const toml::table* item = e.as_table();
+                  if (item == nullptr) {
+                    wrong_type(e, k, "a table { jid = \"...\", name = \"...\", node = \"...\" }");
+                    continue;
+                  }
+                  Config::DiscoItem out;
+                  bool has_jid = false;
+                  walk(*item, k,
+                       {
+                           {"jid",
+                            [&](const toml::node& f, const std::string& fk) {
+                              auto s = string(f, fk);
+                              if (!s) {
+                                return;
+                              }
+                              auto jid = xmpp::Jid::parse(*s);
+                              if (!jid) {
+                                error(f.source(), fk, quote_value(*s) + " is not a valid JID");
+                                return;
+                              }
+                              out.jid = jid->str();
+                              has_jid = true;
+                            }},
+                           {"name",
+                            [&](const toml::node& f, const std::string& fk) {
+                              if (auto s = string(f, fk)) {
+                                out.name = *s;
+                              }
+                            }},
+                           {"node",
+                            [&](const toml::node& f, const std::string& fk) {
+                              if (auto s = string(f, fk)) {
+                                out.node = *s;
+                              }
+                            }},
+                       });
+                  if (!has_jid) {
+                    error(e.source(), k, "an item needs a 'jid' (XEP-0030 §4.1)");
+                    continue;
+                  }
+                  config_.disco_items.push_back(std::move(out));
+                }
+              }},
+         });
+  }
+
+  // XEP-0157 §2: addresses by role; each a URI ("mailto:", "xmpp:", "https:" ...).
+  void contact(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    static constexpr std::string_view kRoles[] = {"abuse", "admin", "feedback", "sales",
+                                                  "security", "status", "support"};
+    auto role = [this](std::string_view name) {
+      return Field{name, [this, name](const toml::node& v, const std::string& k) {
+                     const toml::array* a = array(v, k, "URI strings");
+                     if (a == nullptr) {
+                       return;
+                     }
+                     std::vector<std::string> uris;
+                     for (const toml::node& e : *a) {
+                       auto s = string(e, k);
+                       if (!s) {
+                         continue;
+                       }
+                       // A URI starts with a scheme and a colon (RFC 3986 §3.1).
+                       auto colon = s->find(':');
+                       bool scheme = colon != std::string::npos && colon > 0 &&
+                                     std::isalpha(static_cast<unsigned char>((*s)[0])) &&
+                                     std::all_of(s->begin(), s->begin() + colon, [](char c) {
+                                       return std::isalnum(static_cast<unsigned char>(c)) ||
+                                              c == '+' || c == '-' || c == '.';
+                                     });
+                       bool spaces = std::any_of(s->begin(), s->end(), [](char c) {
+                         return static_cast<unsigned char>(c) <= 0x20;
+                       });
+                       if (!scheme || spaces) {
+                         error(e.source(), k,
+                               quote_value(*s) +
+                                   " is not a URI (expected e.g. \"mailto:abuse@example.org\" "
+                                   "or \"xmpp:admin@example.org\")");
+                         continue;
+                       }
+                       uris.push_back(*s);
+                     }
+                     if (!uris.empty()) {
+                       config_.contact.emplace_back(std::string(name), std::move(uris));
+                     }
+                   }};
+    };
+    walk(*t, key,
+         {role(kRoles[0]), role(kRoles[1]), role(kRoles[2]), role(kRoles[3]), role(kRoles[4]),
+          role(kRoles[5]), role(kRoles[6])});
   }
 
   // Every domain listed in registration.allow must be served (checked once the whole file has

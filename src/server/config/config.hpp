@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -86,6 +87,15 @@ struct Config {
     std::uint32_t session_timeout = 600;  // seconds a session may stay idle between stages
     std::size_t max_sessions = 5;         // open sessions per user; beyond, the oldest ends
   } adhoc;
+  // XEP-0030: extra items of the server's disco#items (services not built into Starling).
+  struct DiscoItem {
+    std::string jid, node, name;
+  };
+  std::vector<DiscoItem> disco_items;
+
+  // XEP-0157 contact addresses (URIs), by role: abuse, admin, feedback, sales, security,
+  // status, support. Published in the server's disco#info.
+  std::vector<std::pair<std::string, std::vector<std::string>>> contact;
 
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error

@@ -376,5 +376,37 @@ TEST(Config, RegistrationErrorsNameFileLineAndKey) {
                "unknown key");
 }
 
+TEST(Config, DiscoItemsAndContact) {
+  auto r = load(
+      "[disco]\nitems = [{ jid = \"conference.example.org\", name = \"Rooms\" },\n"
+      "  { jid = \"example.org\", node = \"n\" }]\n"
+      "[contact]\nabuse = [\"mailto:abuse@example.org\", \"xmpp:abuse@example.org\"]\n"
+      "support = [\"https://example.org/help\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->disco_items.size(), 2u);
+  EXPECT_EQ(r->disco_items[0].jid, "conference.example.org");
+  EXPECT_EQ(r->disco_items[0].name, "Rooms");
+  EXPECT_EQ(r->disco_items[1].node, "n");
+  ASSERT_EQ(r->contact.size(), 2u);
+  EXPECT_EQ(r->contact[0].first, "abuse");
+  EXPECT_EQ(r->contact[0].second.size(), 2u);
+  EXPECT_EQ(r->contact[1].first, "support");
+  EXPECT_TRUE(defaults().contact.empty());
+  EXPECT_TRUE(defaults().disco_items.empty());
+}
+
+TEST(Config, DiscoAndContactErrorsNameFileLineAndKey) {
+  expect_error("[disco]\nitems = [{ name = \"x\" }]\n", 2, "disco.items", "needs a 'jid'");
+  expect_error("[disco]\nitems = [{ jid = \"a@@b\" }]\n", 2, "disco.items.jid",
+               "not a valid JID");
+  expect_error("[disco]\nitems = [\"x\"]\n", 2, "disco.items", "expected a table");
+  expect_error("[disco]\nitems = [{ jid = \"a\", color = \"red\" }]\n", 2,
+               "disco.items.color", "unknown key");
+  expect_error("[contact]\nabuse = [\"abuse at example\"]\n", 2, "contact.abuse",
+               "is not a URI");
+  expect_error("[contact]\nabuse = \"mailto:a@b\"\n", 2, "contact.abuse", "expected an array");
+  expect_error("[contact]\nfans = [\"mailto:a@b\"]\n", 2, "contact.fans", "unknown key");
+}
+
 }  // namespace
 }  // namespace starling::config
