@@ -27,6 +27,7 @@ struct Config;
 }
 namespace starling::storage {
 class Storage;
+enum class Status;
 }
 namespace starling::session {
 class StanzaFilter;
@@ -106,6 +107,11 @@ using DomainFilter = std::function<bool(std::string_view domain)>;
 // and returns true when it stored it; false makes the router answer service-unavailable.
 using OfflineHandler =
     std::function<boost::asio::awaitable<bool>(xmpp::StanzaPtr stanza, const xmpp::Jid& to)>;
+
+// Runs when an account is about to be deleted, while its data still exists (e.g. the roster
+// module tells the contacts, RFC 6121 §2.5.2; a module with in-memory state per account drops
+// it). `bare` is the account's bare JID. Runs on some shard; the account may have no session.
+using AccountRemovalHandler = std::function<boost::asio::awaitable<void>(xmpp::Jid bare)>;
 
 // Subscription-related presence (RFC 6121 §3) and presence probes (§4.3), which the server
 // handles on the account's behalf; one module provides both.
@@ -282,6 +288,10 @@ class ModuleContext {
   // A stream feature offered before authentication, after TLS (e.g. XEP-0077 §5 <register/>),
   // on streams whose domain passes `offered`.
   void add_pre_auth_stream_feature(xml::Element feature, DomainFilter offered);
+  // Observes account deletion (see AccountRemovalHandler), in registration order.
+  void on_account_removal(AccountRemovalHandler handler);
+  // Deletes an account through the one removal path (module::remove_account).
+  boost::asio::awaitable<storage::Status> remove_account(xmpp::Jid bare);
   // Ends every session of an account (see StanzaSink::end_sessions).
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text = {}) {
     sink_.end_sessions(bare, std::move(condition), std::move(text));
@@ -344,6 +354,9 @@ class Registry {
   // The pre-authentication stream features offered on a stream to `domain`, in registration
   // order.
   std::vector<xml::Element> pre_auth_stream_features(std::string_view domain) const;
+  const std::list<AccountRemovalHandler>& account_removal_handlers() const {
+    return account_removal_;
+  }
 
  private:
   friend class ModuleContext;
@@ -363,8 +376,18 @@ class Registry {
   OfflineHandler offline_;
   PresenceHandlers presence_;
   std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
+  std::list<AccountRemovalHandler> account_removal_;
   static void log_handler_failure(const char* what);
 };
+
+// The one path that deletes an account, whoever asks (XEP-0077 §3.2 cancellation, the end of
+// an anonymous session, start-up clean-up of anonymous accounts): every module's
+// AccountRemovalHandler, in order, while the data still exists (one that throws is logged and
+// skipped), then Backend::delete_account, which removes the account and the data of every
+// store in one transaction. kNotFound when there was no account.
+boost::asio::awaitable<storage::Status> remove_account(const Registry& registry,
+                                                       storage::Storage& store,
+                                                       xmpp::Jid bare);
 
 template <class E>
 void ModuleContext::fire(const E& event) const {
