@@ -393,3 +393,20 @@ def test_restart_after_a_crash_deletes_what_anonymous_sessions_left(server_facto
         assert roster(alice, "ra3").get(anon_bare) == "none"
     finally:
         alice.close()
+
+
+def test_shutdown_with_anonymous_sessions_open(server_factory):
+    """SIGTERM ends the anonymous sessions with <system-shutdown/>; the server exits cleanly, and
+    whatever deletion did not finish before it stopped is done at the next start."""
+    s = anon_server(server_factory)
+    a, jid = anon_login(s.port)
+    user = jid.split("@")[0]
+    try:
+        assert s.stop() == 0
+    finally:
+        a.close()
+    for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        assert marker not in s.log()
+    s.start()
+    wait_gone(s, user)
+    assert anon_accounts(s) == []

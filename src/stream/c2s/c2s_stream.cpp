@@ -528,7 +528,8 @@ void C2sStream::send_features() {
     }
     case State::kNeedAuth: {
       auto& m = f.add_child("mechanisms", std::string(ns::kSasl));
-      if (env_.config.is_anonymous(domain_)) {
+      const bool anonymous = env_.config.is_anonymous(domain_);
+      if (anonymous) {
         // RFC 4505 on an anonymous domain: the only mechanism offered (and accepted).
         m.add_child("mechanism", std::string(ns::kSasl))
             .add_text(std::string(auth::kAnonymousMechanism));
@@ -537,9 +538,8 @@ void C2sStream::send_features() {
           m.add_child("mechanism", std::string(ns::kSasl)).add_text(mech);
         }
       }
-      auto types = env_.config.is_anonymous(domain_)
-                       ? std::vector<std::string>{}
-                       : auth::SaslServer::channel_binding_types(cb_);
+      auto types = anonymous ? std::vector<std::string>{}
+                             : auth::SaslServer::channel_binding_types(cb_);
       if (!types.empty()) {
         // XEP-0440: which channel-binding types the -PLUS mechanisms can use.
         auto& cbe = f.add_child("sasl-channel-binding", std::string(ns::kSaslCb));
