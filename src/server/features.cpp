@@ -52,7 +52,7 @@ std::vector<module::SpecInfo> core_specs() {
        "escape/unescape library",
        "src/xmpp/jid_test.cpp, tests/e2e/test_jid_escaping.py"},
       {"XEP-0138", "2.1", "complete",
-       "zlib stream compression, off by default (CRIME-style attacks next to TLS, XEP-0138 §9), "
+       "zlib stream compression, off by default (CRIME-style attacks next to TLS, XEP-0138 §7), "
        "per listener (`compression = true`); offered after SASL, before binding (XEP-0170); "
        "inflated input bounded by the stanza size limit",
        "tests/e2e/test_compression.py, src/stream/compress_test.cpp"},

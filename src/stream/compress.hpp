@@ -23,7 +23,7 @@ inline constexpr std::string_view kZlibMethod = "zlib";
 
 class ZlibStream {
  public:
-  // nullptr when zlib cannot set up (out of memory): XEP-0138 §3 <setup-failed/>.
+  // nullptr when zlib cannot set up (out of memory): XEP-0138 §2 <setup-failed/>.
   static std::unique_ptr<ZlibStream> create();
   ZlibStream();  // not usable until create() has set it up
   ~ZlibStream();

@@ -2,7 +2,7 @@
 
 slixmpp's xep_0138 plugin predates its asyncio transport (it swaps a blocking socket object that
 slixmpp no longer uses) and aioxmpp has no stream compression, so the client side here is a raw
-socket with Python's zlib module: it negotiates as XEP-0138 §3 shows, then compresses what it
+socket with Python's zlib module: it negotiates as XEP-0138 §2 shows, then compresses what it
 sends and decompresses what it reads. A slixmpp user on the other end proves that stanzas flow
 through the compressed stream to ordinary clients and back."""
 import asyncio
@@ -100,7 +100,7 @@ def test_negotiated_after_sasl_and_stanzas_flow_compressed(server_factory):
     s = compressed_server(server_factory)
     c, f = authenticated(s.port)
     try:
-        # Offered after SASL, before binding (XEP-0170), with the zlib method (§5).
+        # Offered after SASL, before binding (XEP-0170), with the zlib method (§4: mandatory to implement).
         assert methods(f) == ["zlib"]
         assert f.find(q(x.NS_BIND, "bind")) is not None
         f2 = compress(c)
@@ -141,7 +141,7 @@ def test_negotiated_after_sasl_and_stanzas_flow_compressed(server_factory):
 def test_negotiation_failures(server_factory):
     s = compressed_server(server_factory)
     # Before authentication (after TLS): out of XEP-0170's order, <setup-failed/>; the stream
-    # goes on (§3: a failed negotiation is not a stream error).
+    # goes on (§2: a failed negotiation is not a stream error).
     c = Raw(s.port)
     try:
         x.starttls(c)
@@ -165,7 +165,7 @@ def test_negotiation_failures(server_factory):
 
 
 def test_not_offered_and_refused_when_not_enabled(server):
-    # The default: no compression on any listener (CRIME-style attacks, XEP-0138 §9).
+    # The default: no compression on any listener (CRIME-style attacks, XEP-0138 §7).
     c, f = authenticated(server.port)
     try:
         assert methods(f) is None
@@ -206,7 +206,7 @@ def test_corrupt_compressed_data_is_a_processing_failure(server_factory):
         compress(c)
         x.bind(c)
         c.sock.send_raw(b"\x00\xffthis is not a deflate stream\xff" * 8)
-        # §3: <undefined-condition/> with the application condition <processing-failed/>.
+        # §2: <undefined-condition/> with the application condition <processing-failed/>.
         p = x.expect_stream_error(c, "undefined-condition")
         err = [e for e in p.elements if e.tag == q(x.NS_STREAM, "error")][0]
         app = err.find(q(NS_COMPRESS, "failure"))

@@ -1053,7 +1053,7 @@ asio::awaitable<bool> C2sStream::compress(const xml::Element& e) {
     f.add_child(condition, std::string(kCompressNs));
     send(f);
   };
-  // §3: negotiation failures are not stream errors; the client may go on without.
+  // XEP-0138 §2: negotiation failures are not stream errors; the client may go on without.
   if (!compression_offered_ || zlib_ || state_ != State::kNeedBind) {
     // Not offered here (listener without compression), already compressed, or out of
     // XEP-0170's order (after SASL, before binding): "unworkable for any other reason".
@@ -1083,7 +1083,7 @@ asio::awaitable<bool> C2sStream::compress(const xml::Element& e) {
   zlib_ = std::move(z);
   log::debug("c2s {}: stream compression (zlib) on", remote_);
   header_sent_ = false;
-  parser_.reset();  // §3: a new stream, compressed
+  parser_.reset();  // XEP-0138 §2: a new stream, compressed
   co_return false;  // the client waits for <compressed/>: nothing may follow in this read
 }
 
@@ -1096,7 +1096,7 @@ asio::awaitable<bool> C2sStream::read_compressed(std::string_view data) {
   for (;;) {
     auto st = zlib_->inflate_some(piece, kInflatePiece);
     if (st == ZlibStream::Inflate::kError) {
-      // §3: a processing error after compression was established.
+      // XEP-0138 §2: a processing error after compression was established.
       inflate_stopped_ = true;
       log::info("c2s {}: cannot decompress the client's data", remote_);
       xml::Element app("failure", std::string(kCompressNs));
