@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="
 build-essential cmake ninja-build pkg-config git ccache
-libboost1.81-dev libssl-dev libexpat1-dev libgsasl-dev libicu-dev libidn2-dev
+libboost1.81-dev libssl-dev libexpat1-dev libgsasl-dev libicu-dev libidn2-dev zlib1g-dev
 libc-ares-dev libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
 nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
 clang libclang-rt-14-dev

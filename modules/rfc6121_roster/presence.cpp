@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -88,6 +89,45 @@ void Presence::start(module::ModuleContext& ctx) {
   ctx.on<events::RosterChanged>([this](const events::RosterChanged& e) {
     asio::co_spawn(e.executor, refresh_audience(e.jid), asio::detached);
   });
+  // A deleted account (module::remove_account): the contacts learn that it is gone.
+  ctx.on_account_removal([this](Jid bare) { return account_removed(std::move(bare)); });
+}
+
+// The contacts of a deleted account learn that it is gone as if the user had removed each of
+// them from the roster (§2.5.2): unavailable presence and "unsubscribed" to those who see the
+// user's presence or asked to, "unsubscribe" to those whose presence the user sees or asked to
+// see. Their servers (this one, for local contacts) update their rosters accordingly.
+asio::awaitable<void> Presence::account_removed(Jid user) {
+  std::string domain = user.domain(), local = user.local();
+  struct Removed {
+    std::vector<RosterItem> items;
+    std::vector<std::string> pending_in;  // contacts whose subscription request is stored
+  };
+  auto op = ctx_->storage().run([domain, local](storage::Backend& b) {
+    Removed r;
+    r.items = load(b, domain, local).items;
+    for (auto& [jid, value] : b.kv_get_all(domain, local, kPendingIn)) {
+      r.pending_in.push_back(jid);
+    }
+    return r;
+  });
+  Removed r = co_await std::move(op);
+  auto res_op = ctx_->sink().available_resources(user);
+  auto resources = co_await std::move(res_op);
+  auto pending = [&](const std::string& jid) {
+    return std::find(r.pending_in.begin(), r.pending_in.end(), jid) != r.pending_in.end();
+  };
+  for (const auto& item : r.items) {
+    send_cancellation(*ctx_, user, item, pending(item.jid), resources);
+  }
+  for (const auto& jid : r.pending_in) {
+    if (std::none_of(r.items.begin(), r.items.end(),
+                     [&](const RosterItem& i) { return i.jid == jid; })) {
+      RosterItem none;
+      none.jid = jid;
+      send_cancellation(*ctx_, user, none, true, resources);  // §3.2.1: deny the request
+    }
+  }
 }
 
 asio::awaitable<void> Presence::refresh_audience(Jid user) {

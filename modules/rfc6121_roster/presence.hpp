@@ -32,6 +32,7 @@ class Presence {
   boost::asio::awaitable<void> presence_from_resources(xmpp::Jid user, std::string contact,
                                                        std::string type);
   boost::asio::awaitable<void> refresh_audience(xmpp::Jid user);
+  boost::asio::awaitable<void> account_removed(xmpp::Jid user);
   void route_copy(const xml::Element& stanza, const std::string& from, const std::string& to);
 
   module::ModuleContext* ctx_ = nullptr;

@@ -196,6 +196,15 @@ class Privacy final : public module::Module {
       // XEP-0016 §2.2: a changed group or subscription is taken into account at once.
       asio::co_spawn(e.executor, reinstall(e.jid.bare()), asio::detached);
     });
+    // A deleted account leaves no policy behind in the router (module::remove_account).
+    ctx.on_account_removal([this](xmpp::Jid bare) -> asio::awaitable<void> {
+      {
+        std::lock_guard lock(mu_);
+        roster_dependent_.erase(bare.bare_str());
+      }
+      ctx_->sink().set_account_filter(bare, nullptr);
+      co_return;
+    });
     load_defaults();
   }
 

@@ -22,7 +22,6 @@
 #include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "module/module.hpp"
-#include "modules/xep0077_register/account_removal.hpp"
 #include "modules/xep0077_register/register_query.hpp"
 #include "modules/xep0077_register/throttle.hpp"
 #include "server/config/config.hpp"
@@ -66,7 +65,7 @@ class Register final : public module::Module {
     // §5: the stream feature, only where registration is offered.
     ctx.add_pre_auth_stream_feature(
         xml::Element("register", std::string(registration::kFeatureNs)),
-        [&cfg](std::string_view domain) { return cfg.allowed(domain); });
+        [this](std::string_view domain) { return offered(domain); });
     ctx.on_pre_auth_iq(module::IqType::kGet, ns, "query",
                        [this](const module::PreAuthIq& iq) { return pre_auth_get(iq); });
     ctx.on_pre_auth_iq(module::IqType::kSet, ns, "query",
@@ -85,15 +84,22 @@ class Register final : public module::Module {
  private:
   // ---- before login (§3.1) -------------------------------------------------------------------
 
+  // Account creation is offered where `registration.allow` says, never on an anonymous domain
+  // (RFC 4505 logins there get throw-away accounts; anonymous_domains).
+  bool offered(std::string_view domain) const {
+    const auto& cfg = ctx_->config();
+    return cfg.registration.allowed(domain) && !cfg.is_anonymous(domain);
+  }
+
   boost::asio::awaitable<IqResult> pre_auth_get(const module::PreAuthIq& iq) {
-    if (!ctx_->config().registration.allowed(iq.domain)) {
+    if (!offered(iq.domain)) {
       co_return StanzaError::service_unavailable();
     }
     co_return registration::registration_fields();
   }
 
   boost::asio::awaitable<IqResult> pre_auth_set(const module::PreAuthIq& iq) {
-    if (!ctx_->config().registration.allowed(iq.domain)) {
+    if (!offered(iq.domain)) {
       co_return StanzaError::service_unavailable();
     }
     auto parsed = registration::parse_set(iq.payload);
@@ -203,6 +209,11 @@ class Register final : public module::Module {
   }
 
   boost::asio::awaitable<IqResult> get(const module::Iq& iq) {
+    if (ctx_->config().is_anonymous(iq.from.domain())) {
+      // An anonymous account has no registration to show, change or cancel: the domain
+      // behaves as one without in-band registration (§3.1).
+      co_return StanzaError::service_unavailable();
+    }
     if (auto err = check_own(iq)) {
       co_return *err;
     }
@@ -213,6 +224,9 @@ class Register final : public module::Module {
   }
 
   boost::asio::awaitable<IqResult> set(const module::Iq& iq) {
+    if (ctx_->config().is_anonymous(iq.from.domain())) {
+      co_return StanzaError::service_unavailable();
+    }
     if (auto err = check_own(iq)) {
       co_return *err;
     }
@@ -236,7 +250,10 @@ class Register final : public module::Module {
       co_return StanzaError{ErrorType::kCancel, "not-allowed",
                             "Accounts cannot be deleted in-band on this server"};
     }
-    auto op = registration::remove_account(ctx_, iq.from.bare());
+    // The one deletion path (module::remove_account): the modules' removal handlers (the
+    // roster module tells the contacts, RFC 6121 §2.5.2), then the account and the data of
+    // every store (roster, offline messages, ...), in one transaction.
+    auto op = ctx_->remove_account(iq.from.bare());
     storage::Status st = co_await std::move(op);
     if (st == storage::Status::kNotFound) {
       co_return StanzaError{ErrorType::kAuth, "registration-required", {}};  // §3.2

@@ -22,7 +22,6 @@
 #include "base/random.hpp"
 #include "module/adhoc.hpp"
 #include "module/module.hpp"
-#include "modules/xep0077_register/account_removal.hpp"
 #include "server/config/config.hpp"
 #include "storage/storage.hpp"
 #include "xmpp/namespaces.hpp"
@@ -307,7 +306,8 @@ class Admin final : public module::Module {
     return out;
   }
 
-  // §4.2 Delete User: as XEP-0077 §3.2 cancellation (registration::remove_account), then the
+  // §4.2 Delete User: the one deletion path (module::remove_account, as XEP-0077 §3.2
+  // cancellation: contacts are told, every store is cleared), then the
   // account's sessions end with <not-authorized/> once the reply has gone out.
   boost::asio::awaitable<CommandCompleteResult> delete_users(CommandSession& s) {
     auto list = accounts(s);
@@ -316,7 +316,7 @@ class Admin final : public module::Module {
     }
     std::vector<std::string> ok, missing;
     for (const xmpp::Jid& jid : std::get<std::vector<xmpp::Jid>>(list)) {
-      auto op = registration::remove_account(ctx_, jid);
+      auto op = ctx_->remove_account(jid);
       storage::Status st = co_await std::move(op);
       if (st == storage::Status::kNotFound) {
         missing.push_back(jid.bare_str());

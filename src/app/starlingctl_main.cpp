@@ -97,14 +97,45 @@ int open_db(Ctx& ctx) {
   return kOk;
 }
 
-// Parses a user JID (XEP-0106 escapes accepted as typed) and checks the domain is served.
+// A JID typed with a localpart that needs XEP-0106 escaping ("d'artagnan@example.com",
+// "space cadet@example.com", "user@host@example.com"): the localpart is everything before the
+// last '@', escaped per XEP-0106 §4.2 (an escape-like sequence already in it gets its backslash
+// escaped, so the user's text round-trips through unescaping). nullopt when even that is no JID.
+std::optional<xmpp::Jid> parse_unescaped(const std::string& text) {
+  auto at = text.rfind('@');
+  if (at == std::string::npos || at == 0) {
+    return std::nullopt;
+  }
+  std::string local = xmpp::escape_localpart(std::string_view(text).substr(0, at));
+  if (local.empty()) {
+    return std::nullopt;
+  }
+  return xmpp::Jid::make(local, std::string_view(text).substr(at + 1));
+}
+
+// Parses a user JID and checks the domain is served. A valid JID is taken as typed (so an
+// escaped localpart such as d\27artagnan is stored as it is); otherwise the localpart is
+// escaped (XEP-0106) and the escaped form is used, with a note on stderr.
 int parse_user(const Ctx& ctx, const std::string& text, xmpp::Jid& out) {
   auto j = xmpp::Jid::parse(text);
+  if (!j) {
+    j = parse_unescaped(text);
+    if (j && j->is_bare()) {
+      std::cerr << "starlingctl: using the escaped address " << j->bare_str()
+                << " (XEP-0106 JID escaping of '" << text << "')\n";
+    }
+  }
   if (!j || j->local().empty() || !j->is_bare()) {
     std::cerr << "starlingctl: '" << text << "' is not a valid user JID (user@domain)\n";
     return kUsage;
   }
   const auto& d = ctx.cfg.domains;
+  if (ctx.cfg.is_anonymous(j->domain())) {
+    std::cerr << "starlingctl: domain '" << j->domain()
+              << "' is an anonymous domain (anonymous_domains): its accounts exist only while "
+                 "their SASL ANONYMOUS session lasts\n";
+    return kUnknownDomain;
+  }
   if (std::find(d.begin(), d.end(), j->domain()) == d.end()) {
     std::cerr << "starlingctl: domain '" << j->domain() << "' is not served by this server"
               << " (domains: ";

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "base/log.hpp"
+#include "storage/storage.hpp"
 
 namespace starling::module {
 
@@ -134,6 +135,35 @@ std::optional<xml::Element> Registry::decorate_presence(
     }
   }
   return out;
+}
+
+void ModuleContext::on_account_removal(AccountRemovalHandler handler) {
+  auto& list = registry_.account_removal_;
+  auto it = list.insert(list.end(), std::move(handler));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
+boost::asio::awaitable<storage::Status> ModuleContext::remove_account(xmpp::Jid bare) {
+  auto op = module::remove_account(registry_, storage_, std::move(bare));
+  co_return co_await std::move(op);
+}
+
+boost::asio::awaitable<storage::Status> remove_account(const Registry& registry,
+                                                       storage::Storage& store,
+                                                       xmpp::Jid bare) {
+  for (const auto& handler : registry.account_removal_handlers()) {
+    try {
+      auto op = handler(bare);
+      co_await std::move(op);
+    } catch (const std::exception& e) {
+      log::error("account removal of {}: a module's handler failed: {}", bare.bare_str(),
+                 e.what());
+    }
+  }
+  std::string domain = bare.domain(), user = bare.local();
+  auto op = store.run(
+      [domain, user](storage::Backend& b) { return b.delete_account(domain, user); });
+  co_return co_await std::move(op);
 }
 
 void ModuleContext::add_stream_feature(xml::Element feature) {

@@ -29,6 +29,7 @@ struct Config;
 }
 namespace starling::storage {
 class Storage;
+enum class Status;
 }
 namespace starling::session {
 class StanzaFilter;
@@ -116,6 +117,11 @@ using DomainFilter = std::function<bool(std::string_view domain)>;
 // and returns true when it stored it; false makes the router answer service-unavailable.
 using OfflineHandler =
     std::function<boost::asio::awaitable<bool>(xmpp::StanzaPtr stanza, const xmpp::Jid& to)>;
+
+// Runs when an account is about to be deleted, while its data still exists (e.g. the roster
+// module tells the contacts, RFC 6121 §2.5.2; a module with in-memory state per account drops
+// it). `bare` is the account's bare JID. Runs on some shard; the account may have no session.
+using AccountRemovalHandler = std::function<boost::asio::awaitable<void>(xmpp::Jid bare)>;
 
 // Subscription-related presence (RFC 6121 §3) and presence probes (§4.3), which the server
 // handles on the account's behalf; one module provides both.
@@ -388,6 +394,10 @@ class ModuleContext {
   // Decorates the account's available presence (see PresenceDecorator); returns the slot to
   // pass to StanzaSink::set_presence_state.
   std::size_t add_presence_decorator(PresenceDecorator decorator);
+  // Observes account deletion (see AccountRemovalHandler), in registration order.
+  void on_account_removal(AccountRemovalHandler handler);
+  // Deletes an account through the one removal path (module::remove_account).
+  boost::asio::awaitable<storage::Status> remove_account(xmpp::Jid bare);
   // Ends every session of an account (see StanzaSink::end_sessions).
   void end_sessions(const xmpp::Jid& bare, std::string condition, std::string text = {}) {
     sink_.end_sessions(bare, std::move(condition), std::move(text));
@@ -472,6 +482,9 @@ class Registry {
   const IqResponseHandler* find_iq_response(std::string_view id) const;
   const CapsLookup* caps_lookup() const { return caps_ ? &caps_ : nullptr; }
   const MessageHookEntry* message_hook() const { return message_hook_.hook ? &message_hook_ : nullptr; }
+  const std::list<AccountRemovalHandler>& account_removal_handlers() const {
+    return account_removal_;
+  }
 
  private:
   friend class ModuleContext;
@@ -499,8 +512,18 @@ class Registry {
   std::map<std::string, IqResponseHandler, std::less<>> iq_responses_;  // by id prefix
   CapsLookup caps_;
   MessageHookEntry message_hook_;
+  std::list<AccountRemovalHandler> account_removal_;
   static void log_handler_failure(const char* what);
 };
+
+// The one path that deletes an account, whoever asks (XEP-0077 §3.2 cancellation, the end of
+// an anonymous session, start-up clean-up of anonymous accounts): every module's
+// AccountRemovalHandler, in order, while the data still exists (one that throws is logged and
+// skipped), then Backend::delete_account, which removes the account and the data of every
+// store in one transaction. kNotFound when there was no account.
+boost::asio::awaitable<storage::Status> remove_account(const Registry& registry,
+                                                       storage::Storage& store,
+                                                       xmpp::Jid bare);
 
 template <class E>
 void ModuleContext::fire(const E& event) const {

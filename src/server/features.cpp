@@ -39,6 +39,23 @@ std::vector<module::SpecInfo> core_specs() {
        "tests/e2e/test_streams.py, tests/e2e/test_clients.py"},
       {"XEP-0440", "0.4.2", "complete", "advertises the channel-binding types offered",
        "tests/e2e/test_sasl.py"},
+      {"RFC 4505", "", "complete",
+       "SASL ANONYMOUS, only on `anonymous_domains` (and the only mechanism there; elsewhere "
+       "<invalid-mechanism/>): each login gets a fresh random account that is deleted with all "
+       "its data, contacts told, when the session ends (or at start-up after a crash); trace "
+       "information logged, at most 255 characters; no in-band registration there; the trace "
+       "profile's bidirectional check is not applied",
+       "tests/e2e/test_anonymous.py, src/auth/anonymous_test.cpp"},
+      {"XEP-0106", "1.1.1", "complete",
+       "escaped localparts are ordinary JIDs (never unescaped in routing or comparison); "
+       "`starlingctl` escapes a typed localpart that needs it and stores the escaped form; "
+       "escape/unescape library",
+       "src/xmpp/jid_test.cpp, tests/e2e/test_jid_escaping.py"},
+      {"XEP-0138", "2.1", "complete",
+       "zlib stream compression, off by default (CRIME-style attacks next to TLS, XEP-0138 §7), "
+       "per listener (`compression = true`); offered after SASL, before binding (XEP-0170); "
+       "inflated input bounded by the stanza size limit",
+       "tests/e2e/test_compression.py, src/stream/compress_test.cpp"},
   };
 }
 

@@ -55,15 +55,18 @@ class ServerImpl final : public Server {
       return backend.error();
     }
     storage_ = std::make_unique<storage::Storage>(std::move(*backend));
+    // Anonymous domains (RFC 4505) are virtual hosts like the others, after them.
+    std::vector<std::string> hosts = config_.domains;
+    hosts.insert(hosts.end(), config_.anonymous_domains.begin(), config_.anonymous_domains.end());
     auto tls = net::TlsManager::create(config_.tls.certificate, config_.tls.key, config_.data_dir,
-                                       config_.domains);
+                                       hosts);
     if (!tls) {
       return tls.error();
     }
     tls_ = *tls;
     shards_ = std::make_unique<net::Shards>(config_.workers);
     info_.shards = shards_->size();
-    router_ = std::make_unique<router::Router>(*shards_, config_.domains, registry_, *storage_);
+    router_ = std::make_unique<router::Router>(*shards_, hosts, registry_, *storage_);
     tracker_ = std::make_unique<stream::StreamTracker>(shards_->size());
     env_ = std::make_unique<stream::C2sEnv>(
         stream::C2sEnv{config_, *tls_, *router_, *storage_, *tracker_, registry_});
@@ -95,8 +98,9 @@ class ServerImpl final : public Server {
     // must give EPIPE, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
     shards_->start();
+    remove_anonymous_leftovers();
     for (auto& l : listeners_) {
-      asio::co_spawn(main_, accept_loop(*l.acceptor, l.direct_tls), asio::detached);
+      asio::co_spawn(main_, accept_loop(*l.acceptor, l.direct_tls, l.compression), asio::detached);
     }
     asio::signal_set stop_signals(main_, SIGTERM, SIGINT);
     asio::signal_set hup(main_, SIGHUP);
@@ -124,6 +128,10 @@ class ServerImpl final : public Server {
     });
     log::info("Starling {} serving {} with {} worker threads", info_.version,
               fmt::join(config_.domains, ", "), shards_->size());
+    if (!config_.anonymous_domains.empty()) {
+      log::info("anonymous domains (SASL ANONYMOUS only): {}",
+                fmt::join(config_.anonymous_domains, ", "));
+    }
     main_.run();
     shards_->stop();
     shards_->join();
@@ -136,7 +144,36 @@ class ServerImpl final : public Server {
   struct Listener {
     std::unique_ptr<tcp::acceptor> acceptor;
     bool direct_tls;
+    bool compression;  // XEP-0138 offered on this listener
   };
+
+  // Accounts of anonymous domains live only as long as their session (RFC 4505 logins). Any
+  // found at start-up were left by a crash: each is deleted through the one deletion path
+  // (module::remove_account: contacts are told, then all its data goes), on the shards, while
+  // the server already accepts connections (new anonymous accounts get fresh names).
+  void remove_anonymous_leftovers() {
+    for (const auto& domain : config_.anonymous_domains) {
+      auto users = storage_->run_sync([domain](storage::Backend& b) { return b.list_users(domain); });
+      if (users.empty()) {
+        continue;
+      }
+      log::info("removing {} anonymous account(s) of {} left by an earlier run", users.size(),
+                domain);
+      for (const auto& user : users) {
+        auto jid = xmpp::Jid::make(user, domain);
+        if (!jid) {
+          continue;
+        }
+        auto body = [](const module::Registry& registry, storage::Storage& store,
+                       xmpp::Jid bare) -> asio::awaitable<void> {
+          auto op = module::remove_account(registry, store, bare);
+          co_await std::move(op);
+        };
+        std::size_t shard = shards_->next();
+        asio::co_spawn(shards_->executor(shard), body(registry_, *storage_, *jid), asio::detached);
+      }
+    }
+  }
 
   Result<void> listen(const config::Endpoint& ep, bool direct_tls) {
     boost::system::error_code ec;
@@ -159,13 +196,14 @@ class ServerImpl final : public Server {
     }
     auto local = acc->local_endpoint();
     // Tests read the actual port from this line when the configured port is 0.
-    log::info("listening c2s{} on {}:{}", direct_tls ? "-direct-tls" : "",
-              local.address().to_string(), local.port());
-    listeners_.push_back({std::move(acc), direct_tls});
+    log::info("listening c2s{} on {}:{}{}", direct_tls ? "-direct-tls" : "",
+              local.address().to_string(), local.port(),
+              ep.compression ? " (stream compression offered)" : "");
+    listeners_.push_back({std::move(acc), direct_tls, ep.compression});
     return {};
   }
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool direct_tls) {
+  asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool direct_tls, bool compression) {
     while (acc.is_open()) {
       std::size_t shard = shards_->next();
       auto [ec, socket] =
@@ -181,8 +219,11 @@ class ServerImpl final : public Server {
       }
       socket.set_option(tcp::no_delay(true), ec);
       asio::post(
-          shards_->executor(shard), [this, shard, direct_tls, s = std::move(socket)]() mutable {
-            std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls)->start();
+          shards_->executor(shard),
+          [this, shard, direct_tls, compression, s = std::move(socket)]() mutable {
+            std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls,
+                                                compression)
+                ->start();
           });
     }
   }

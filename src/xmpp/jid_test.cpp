@@ -494,5 +494,40 @@ TEST(JidEscaping, Exceptions) {
   EXPECT_EQ(unescape_localpart(escape_localpart(all)), all);
 }
 
+// XEP-0106 §3.2 and §3.3: the escaping and unescaping tables, character by character, and what
+// the server does with the result (§4.1): an ordinary localpart, compared escaped.
+TEST(JidEscaping, Xep0106CharacterTables) {
+  const std::pair<char, const char*> table[] = {
+      {' ', "\\20"}, {'"', "\\22"}, {'&', "\\26"}, {'\'', "\\27"}, {'/', "\\2f"},
+      {':', "\\3a"}, {'<', "\\3c"}, {'>', "\\3e"}, {'@', "\\40"},  {'\\', "\\5c"},
+  };
+  for (const auto& [plain, escaped] : table) {
+    SCOPED_TRACE(escaped);
+    const std::string source = std::string("a") + plain + "b";
+    const std::string wire = std::string("a") + escaped + "b";
+    if (plain == '\\') {
+      // A lone backslash is not an escape sequence and stays as it is (§4.3); "\5c" itself
+      // is escaped.
+      EXPECT_EQ(escape_localpart(source), source);
+      EXPECT_EQ(escape_localpart("a\\5cb"), "a\\5c5cb");
+    } else {
+      EXPECT_EQ(escape_localpart(source), wire);
+      // The unescaped character is not allowed in a localpart (RFC 7622 §3.3.1): escaping is
+      // what makes such a name usable.
+      EXPECT_FALSE(Jid::make(source, "example.com"));
+    }
+    EXPECT_EQ(unescape_localpart(wire), source);
+    auto j = Jid::make(wire, "example.com");
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->local(), wire);  // preparation keeps the escaped form (never unescapes)
+  }
+  // §4.1 rule 5: JIDs are compared in their escaped form; "\27" and an apostrophe-like
+  // U+02BC are different localparts (§2 requirement 2).
+  EXPECT_NE(Jid::make("d\\27artagnan", "x.org"), Jid::make("d\u02BCartagnan", "x.org"));
+  // Upper-case hex is case-folded by PRECIS, after which it is the escape (§3.1: lower case
+  // was chosen because of the case mapping).
+  EXPECT_EQ(Jid::make("D\\27Artagnan", "x.org")->local(), "d\\27artagnan");
+}
+
 }  // namespace
 }  // namespace starling::xmpp

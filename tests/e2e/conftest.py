@@ -24,7 +24,8 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSa
 class Server:
     """One running Starling. `extra` is TOML appended to the generated configuration."""
 
-    def __init__(self, tmpdir, domains=("localhost",), extra="", c2s_extra=""):
+    def __init__(self, tmpdir, domains=("localhost",), extra="", c2s_extra="",
+                 listen='["127.0.0.1:0"]'):
         self.dir = tmpdir
         self.data_dir = os.path.join(tmpdir, "data")
         self.config = os.path.join(tmpdir, "starling.toml")
@@ -34,7 +35,7 @@ class Server:
             f.write(f'domains = [{doms}]\n'
                     f'data_dir = "{self.data_dir}"\n'
                     f'{extra}\n'
-                    f'[c2s]\nlisten = ["127.0.0.1:0"]\ndirect_tls = ["127.0.0.1:0"]\n'
+                    f'[c2s]\nlisten = {listen}\ndirect_tls = ["127.0.0.1:0"]\n'
                     f'auth_failure_delay_ms = 200\n{c2s_extra}\n'
                     f'[log]\nlevel = "debug"\n')
         self.log_path = os.path.join(tmpdir, "starling.log")

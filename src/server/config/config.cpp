@@ -37,6 +37,11 @@ bool Config::Registration::allowed(std::string_view domain) const {
          std::find(allow_domains.begin(), allow_domains.end(), domain) != allow_domains.end();
 }
 
+bool Config::is_anonymous(std::string_view domain) const {
+  return std::find(anonymous_domains.begin(), anonymous_domains.end(), domain) !=
+         anonymous_domains.end();
+}
+
 Config defaults() { return Config{}; }
 
 namespace {
@@ -181,6 +186,8 @@ class Parser {
     walk(root, "",
          {
              {"domains", [this](const toml::node& n, const std::string& k) { domains(n, k); }},
+             {"anonymous_domains",
+              [this](const toml::node& n, const std::string& k) { anonymous_domains(n, k); }},
              {"data_dir",
               [this](const toml::node& n, const std::string& k) {
                 if (auto s = path_string(n, k)) {
@@ -210,6 +217,7 @@ class Parser {
              {"contact", [this](const toml::node& n, const std::string& k) { contact(n, k); }},
          });
     check_registration_domains();
+    check_anonymous_domains();
     if (errors_.empty()) {
       return std::move(config_);
     }
@@ -400,25 +408,91 @@ class Parser {
   }
 
   void endpoints(const toml::node& n, const std::string& key, std::vector<Endpoint>& dest) {
-    const toml::array* a = array(n, key, "\"address:port\" strings");
+    const toml::array* a = array(n, key, "\"address:port\" strings or listener tables");
     if (a == nullptr) {
       return;
     }
     std::vector<Endpoint> out;
     for (const toml::node& e : *a) {
+      if (const toml::table* t = e.as_table()) {
+        // { address = "ADDRESS:PORT", compression = true }: a listener with options.
+        std::optional<Endpoint> ep;
+        bool compression = false;
+        walk(*t, key,
+             {
+                 {"address",
+                  [&](const toml::node& v, const std::string& k) { ep = endpoint(v, k); }},
+                 {"compression",
+                  [&](const toml::node& v, const std::string& k) {
+                    compression = boolean(v, k).value_or(false);
+                  }},
+             });
+        if (!t->contains("address")) {
+          error(e.source(), key, "a listener table needs an address (\"ADDRESS:PORT\")");
+        } else if (ep) {
+          ep->compression = compression;
+          out.push_back(std::move(*ep));
+        }
+        continue;
+      }
+      if (auto ep = endpoint(e, key)) {
+        out.push_back(std::move(*ep));
+      }
+    }
+    dest = std::move(out);
+  }
+
+  std::optional<Endpoint> endpoint(const toml::node& e, const std::string& key) {
+    if (!e.is_string()) {
+      wrong_type(e, key, "an \"address:port\" string or a listener table");
+      return std::nullopt;
+    }
+    const std::string& s = e.as_string()->get();
+    std::string why;
+    auto ep = parse_endpoint(s, why);
+    if (!ep) {
+      error(e.source(), key,
+            "expected \"IPv4:port\" or \"[IPv6]:port\", got " + quote_value(s) + ": " + why);
+    }
+    return ep;
+  }
+
+  void anonymous_domains(const toml::node& n, const std::string& key) {
+    const toml::array* a = array(n, key, "strings");
+    if (a == nullptr) {
+      return;
+    }
+    std::vector<std::string> out;
+    for (const toml::node& e : *a) {
       auto s = string(e, key);
       if (!s) {
         continue;
       }
-      std::string why;
-      if (auto ep = parse_endpoint(*s, why)) {
-        out.push_back(std::move(*ep));
-      } else {
-        error(e.source(), key,
-              "expected \"IPv4:port\" or \"[IPv6]:port\", got " + quote_value(*s) + ": " + why);
+      auto prepared = xmpp::prep_domainpart(*s);
+      if (!prepared) {
+        error(e.source(), key, quote_value(*s) + " is not a valid domain name");
+        continue;
+      }
+      if (std::find(out.begin(), out.end(), *prepared) != out.end()) {
+        error(e.source(), key, "domain " + quote_value(*prepared) + " is listed twice");
+        continue;
+      }
+      anonymous_sources_.emplace_back(*prepared, e.source(), key);
+      out.push_back(std::move(*prepared));
+    }
+    config_.anonymous_domains = std::move(out);
+  }
+
+  // An anonymous domain serves only throw-away accounts, so it cannot also be an ordinary one.
+  void check_anonymous_domains() {
+    const auto& served = config_.domains;
+    for (const auto& [domain, where, key] : anonymous_sources_) {
+      if (std::find(served.begin(), served.end(), domain) != served.end()) {
+        error(where, key,
+              "domain " + quote_value(domain) +
+                  " is also in domains; a domain is either ordinary or anonymous");
       }
     }
-    dest = std::move(out);
   }
 
   void c2s(const toml::node& n, const std::string& key) {
@@ -845,6 +919,7 @@ class Parser {
   std::string name_;
   Config config_;
   std::vector<std::tuple<std::string, toml::source_region, std::string>> allow_sources_;
+  std::vector<std::tuple<std::string, toml::source_region, std::string>> anonymous_sources_;
   std::vector<Issue> errors_;
 };
 

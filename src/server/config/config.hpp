@@ -18,6 +18,9 @@ namespace starling::config {
 struct Endpoint {
   std::string host;  // numeric IPv4 or IPv6 address ("127.0.0.1", "::1")
   std::uint16_t port = 0;
+  // XEP-0138 stream compression (zlib) offered on this listener after authentication. Off by
+  // default: compression next to TLS leaks secrets to CRIME-style attacks.
+  bool compression = false;
   std::string str() const;  // "127.0.0.1:5222", "[::1]:5222"
 };
 
@@ -26,6 +29,11 @@ struct Config {
   std::filesystem::path data_dir{"./data"};
   std::vector<std::string> admins;  // bare JIDs
   std::size_t workers = 0;          // 0 = one per core
+  // Extra virtual hosts where SASL ANONYMOUS (RFC 4505) is the only mechanism: every login gets
+  // a fresh random account that is deleted when its session ends. PRECIS-prepared, disjoint from
+  // `domains`.
+  std::vector<std::string> anonymous_domains;
+  bool is_anonymous(std::string_view domain) const;
 
   struct C2s {
     std::vector<Endpoint> listen{{"127.0.0.1", 5222}};

@@ -408,5 +408,45 @@ TEST(Config, DiscoAndContactErrorsNameFileLineAndKey) {
   expect_error("[contact]\nfans = [\"mailto:a@b\"]\n", 2, "contact.fans", "unknown key");
 }
 
+TEST(Config, AnonymousDomains) {
+  EXPECT_TRUE(defaults().anonymous_domains.empty());
+  auto r = load("domains = [\"example.org\"]\nanonymous_domains = [\"Anon.Example.org\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->anonymous_domains, std::vector<std::string>{"anon.example.org"});
+  EXPECT_TRUE(r->is_anonymous("anon.example.org"));
+  EXPECT_FALSE(r->is_anonymous("example.org"));
+  expect_error("anonymous_domains = [\"a b\"]\n", 1, "anonymous_domains", "not a valid domain");
+  expect_error("anonymous_domains = [\"x.org\", \"X.org\"]\n", 1, "anonymous_domains",
+               "listed twice");
+  expect_error("anonymous_domains = [\"localhost\"]\n", 1, "anonymous_domains",
+               "also in domains");
+  // Checked whatever the order of the keys.
+  expect_error("anonymous_domains = [\"a.org\"]\ndomains = [\"a.org\"]\n", 1,
+               "anonymous_domains", "also in domains");
+  expect_error("anonymous_domains = \"a.org\"\n", 1, "anonymous_domains", "expected an array");
+}
+
+TEST(Config, ListenerTables) {
+  auto r = load(
+      "[c2s]\nlisten = [\"127.0.0.1:5222\", { address = \"[::1]:5224\", compression = true }]\n"
+      "direct_tls = [{ address = \"127.0.0.1:5223\" }]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->c2s.listen.size(), 2u);
+  EXPECT_FALSE(r->c2s.listen[0].compression);
+  EXPECT_EQ(r->c2s.listen[1].str(), "[::1]:5224");
+  EXPECT_TRUE(r->c2s.listen[1].compression);
+  ASSERT_EQ(r->c2s.direct_tls.size(), 1u);
+  EXPECT_FALSE(r->c2s.direct_tls[0].compression);
+  EXPECT_FALSE(defaults().c2s.listen[0].compression);
+  expect_error("[c2s]\nlisten = [{ compression = true }]\n", 2, "c2s.listen", "needs an address");
+  expect_error("[c2s]\nlisten = [{ address = \"127.0.0.1:1\", compression = 1 }]\n", 2,
+               "c2s.listen.compression", "expected a boolean");
+  expect_error("[c2s]\nlisten = [{ address = \"127.0.0.1:1\", zip = true }]\n", 2,
+               "c2s.listen.zip", "unknown key");
+  expect_error("[c2s]\nlisten = [{ address = \"nowhere:1\" }]\n", 2, "c2s.listen.address",
+               "nowhere");
+  expect_error("[c2s]\nlisten = [5]\n", 2, "c2s.listen", "listener table");
+}
+
 }  // namespace
 }  // namespace starling::config

@@ -7,7 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 
+#include "auth/anonymous.hpp"
 #include "base/log.hpp"
 #include "base/random.hpp"
 #include "module/module.hpp"
@@ -15,6 +17,7 @@
 #include "router/router.hpp"
 #include "server/config/config.hpp"
 #include "storage/storage.hpp"
+#include "stream/compress.hpp"
 #include "xml/writer.hpp"
 #include "xmpp/namespaces.hpp"
 #include "xmpp/stanza.hpp"
@@ -35,6 +38,9 @@ constexpr auto kHibernateAfter = std::chrono::seconds(2);
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(1);  // then for its close_notify
 constexpr int kMaxAuthFailures = 5;                      // RFC 6120 §6.4.5: 2 to 5 retries
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Inflated input is parsed in pieces of at most this size (XEP-0138 streams): the parser's
+// stanza size limit then bounds what a decompression bomb can make us hold.
+constexpr std::size_t kInflatePiece = 16384;
 
 xml::Element sasl_element(std::string name, std::string_view b64 = {}) {
   xml::Element e(std::move(name), std::string(ns::kSasl));
@@ -61,7 +67,8 @@ std::vector<std::shared_ptr<C2sStream>> StreamTracker::streams(std::size_t shard
 }
 
 // ---------------------------------------------------------------------------------------------
-C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool direct_tls)
+C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool direct_tls,
+                     bool compression)
     : env_(env),
       shard_(shard),
       direct_tls_(direct_tls),
@@ -82,6 +89,7 @@ C2sStream::C2sStream(C2sEnv& env, tcp::socket socket, std::size_t shard, bool di
     }
     remote_ip_ = addr.to_string();
   }
+  compression_offered_ = compression;
   started_at_ = last_read_ = rate_refilled_at_ = Clock::now();
   rate_tokens_ = static_cast<double>(
       std::max(env.config.c2s.max_stanza_size, env.config.c2s.max_bytes_per_second));
@@ -149,6 +157,13 @@ asio::awaitable<void> C2sStream::run() {
         }
       }
     }
+    if (zlib_) {
+      auto cop = read_compressed(data);
+      if (!co_await std::move(cop)) {
+        break;
+      }
+      continue;
+    }
     // Unless held, `data` lives in the thread's shared read buffer: it is parsed before anything
     // suspends.
     std::vector<xml::StreamEvent> events;
@@ -170,25 +185,7 @@ asio::awaitable<void> C2sStream::run() {
       continue;
     }
     if (perr != xml::ParseError::kNone) {
-      // RFC 6120 §4.9.3: each XML error has its stream error.
-      const char* cond = "not-well-formed";
-      switch (perr) {
-        case xml::ParseError::kRestrictedXml:
-          cond = "restricted-xml";
-          break;
-        case xml::ParseError::kPolicyViolation:
-          cond = "policy-violation";
-          break;
-        case xml::ParseError::kBadFormat:
-          cond = "bad-format";
-          break;
-        default:
-          break;
-      }
-      log::info("c2s {}: {} ({})", remote_, cond, parser_.error_detail());
-      begin_close(cond, perr == xml::ParseError::kPolicyViolation
-                            ? "Stanza larger than the server's limit"
-                            : std::string_view(parser_.error_detail()));
+      parse_failed(perr);
       // The parser stays failed: further input is read and discarded until the client closes
       // or the close timer fires.
     }
@@ -208,6 +205,28 @@ asio::awaitable<void> C2sStream::run() {
   }
   hard_close();
   log::debug("c2s {}: closed", remote_);
+}
+
+void C2sStream::parse_failed(xml::ParseError perr) {
+  // RFC 6120 §4.9.3: each XML error has its stream error.
+  const char* cond = "not-well-formed";
+  switch (perr) {
+    case xml::ParseError::kRestrictedXml:
+      cond = "restricted-xml";
+      break;
+    case xml::ParseError::kPolicyViolation:
+      cond = "policy-violation";
+      break;
+    case xml::ParseError::kBadFormat:
+      cond = "bad-format";
+      break;
+    default:
+      break;
+  }
+  log::info("c2s {}: {} ({})", remote_, cond, parser_.error_detail());
+  begin_close(cond, perr == xml::ParseError::kPolicyViolation
+                        ? "Stanza larger than the server's limit"
+                        : std::string_view(parser_.error_detail()));
 }
 
 void C2sStream::hard_close() {
@@ -232,6 +251,7 @@ void C2sStream::hard_close() {
     announced_ = false;
     env_.registry.fire(events::SessionClosed{jid_});
   }
+  end_anonymous_account();
   transport_.close();
   drained_.cancel();
   watchdog_timer_.cancel();
@@ -283,6 +303,16 @@ void C2sStream::write_queue() {
     batch += q[i];
   }
   q = {};
+  if (zlib_) {
+    // XEP-0138: everything after <compressed/> goes out compressed, flushed per batch.
+    queued_bytes_ -= std::min(queued_bytes_, batch.size());
+    if (!zlib_->deflate(batch)) {
+      log::warn("c2s {}: compression failed", remote_);
+      hard_close();
+      return;
+    }
+    queued_bytes_ += batch.size();
+  }
   auto [ec, n] = transport_.try_write(batch);
   queued_bytes_ -= std::min(queued_bytes_, n);
   if (ec) {
@@ -402,7 +432,8 @@ asio::awaitable<void> C2sStream::watchdog() {
 // ---------------------------------------------------------------------------------------------
 // Closing
 
-void C2sStream::begin_close(std::optional<std::string> condition, std::string_view text) {
+void C2sStream::begin_close(std::optional<std::string> condition, std::string_view text,
+                            const xml::Element* app) {
   if (closing_ || dead_) {
     return;
   }
@@ -415,7 +446,11 @@ void C2sStream::begin_close(std::optional<std::string> condition, std::string_vi
     send_header();
   }
   if (condition) {
-    send(xmpp::make_stream_error(*condition, text));
+    xml::Element error = xmpp::make_stream_error(*condition, text);
+    if (app != nullptr) {
+      error.add_child(*app);
+    }
+    send(error);
   }
   send_raw("</stream:stream>");
   // RFC 6120 §4.4: wait a while for the client's closing tag, then end the TCP connection.
@@ -493,10 +528,18 @@ void C2sStream::send_features() {
     }
     case State::kNeedAuth: {
       auto& m = f.add_child("mechanisms", std::string(ns::kSasl));
-      for (const auto& mech : auth::SaslServer::mechanisms(tls_active_, cb_)) {
-        m.add_child("mechanism", std::string(ns::kSasl)).add_text(mech);
+      const bool anonymous = env_.config.is_anonymous(domain_);
+      if (anonymous) {
+        // RFC 4505 on an anonymous domain: the only mechanism offered (and accepted).
+        m.add_child("mechanism", std::string(ns::kSasl))
+            .add_text(std::string(auth::kAnonymousMechanism));
+      } else {
+        for (const auto& mech : auth::SaslServer::mechanisms(tls_active_, cb_)) {
+          m.add_child("mechanism", std::string(ns::kSasl)).add_text(mech);
+        }
       }
-      auto types = auth::SaslServer::channel_binding_types(cb_);
+      auto types = anonymous ? std::vector<std::string>{}
+                             : auth::SaslServer::channel_binding_types(cb_);
       if (!types.empty()) {
         // XEP-0440: which channel-binding types the -PLUS mechanisms can use.
         auto& cbe = f.add_child("sasl-channel-binding", std::string(ns::kSaslCb));
@@ -511,6 +554,12 @@ void C2sStream::send_features() {
       break;
     }
     case State::kNeedBind:
+      if (compression_offered_ && !zlib_) {
+        // XEP-0138 §2, in XEP-0170's order: after SASL, before resource binding.
+        f.add_child("compression", std::string(kCompressFeatureNs))
+            .add_child("method", std::string(kCompressFeatureNs))
+            .add_text(std::string(kZlibMethod));
+      }
       f.add_child("bind", std::string(ns::kBind));
       // RFC 3921 session establishment, kept for old clients; RFC 6121 makes it optional.
       f.add_child("session", std::string(ns::kSession))
@@ -635,6 +684,9 @@ asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
         send(f);
         co_return true;
       }
+      if (e.name() == "compress" && e.xmlns() == kCompressNs) {
+        co_return co_await compress(e);
+      }
       begin_close(is_stanza ? "not-authorized" : "policy-violation",
                   "STARTTLS is required before anything else");
       co_return false;
@@ -652,6 +704,9 @@ asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
         co_await sasl_fail(auth::SaslFailure::kAborted);  // RFC 6120 §6.4.4
         co_return !closing_;
       }
+      if (e.name() == "compress" && e.xmlns() == kCompressNs) {
+        co_return co_await compress(e);
+      }
       {
         auto op = pre_auth_iq(e);
         if (co_await std::move(op)) {
@@ -667,11 +722,17 @@ asio::awaitable<bool> C2sStream::handle_element(xml::Element& e) {
         co_await bind(e);
         co_return !closing_;
       }
+      if (e.name() == "compress" && e.xmlns() == kCompressNs) {
+        co_return co_await compress(e);
+      }
       begin_close(is_stanza ? "not-authorized" : "unsupported-stanza-type",
                   "Bind a resource first");
       co_return false;
     case State::kBound:
       if (!is_stanza || e.xmlns() != ns::kClient) {
+        if (e.name() == "compress" && e.xmlns() == kCompressNs) {
+          co_return co_await compress(e);
+        }
         // RFC 6120 §4.9.3.24
         begin_close("unsupported-stanza-type", {});
         co_return false;
@@ -776,7 +837,13 @@ asio::awaitable<bool> C2sStream::pre_auth_iq(const xml::Element& e) {
 
 asio::awaitable<void> C2sStream::sasl_auth(const xml::Element& e) {
   std::string mech(e.attr_or("mechanism"));
-  sasl_ = auth::SaslServer::create(mech, tls_active_, cb_);
+  // RFC 4505: ANONYMOUS is the only mechanism of an anonymous domain and is nowhere else.
+  anonymous_ = env_.config.is_anonymous(domain_);
+  if (anonymous_) {
+    sasl_ = mech == auth::kAnonymousMechanism ? auth::make_anonymous_server() : nullptr;
+  } else {
+    sasl_ = auth::SaslServer::create(mech, tls_active_, cb_);
+  }
   credentials_.reset();
   sasl_user_.clear();
   sasl_account_disabled_ = false;
@@ -852,6 +919,11 @@ asio::awaitable<void> C2sStream::sasl_step(std::string_view data, bool first) {
       break;
   }
   sasl_.reset();
+  if (anonymous_) {
+    auto op = anonymous_login(std::string(data));
+    co_await std::move(op);
+    co_return;
+  }
   if (sasl_account_disabled_) {
     co_await sasl_fail(auth::SaslFailure::kAccountDisabled);
     co_return;
@@ -896,6 +968,162 @@ asio::awaitable<void> C2sStream::sasl_fail(auth::SaslFailure f) {
   if (auth_failures_ >= kMaxAuthFailures) {
     // RFC 6120 §6.4.5: a reasonable number of retries, then the connection ends.
     begin_close("policy-violation", "Too many failed authentication attempts");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anonymous login (RFC 4505) on an anonymous domain (config anonymous_domains)
+
+asio::awaitable<void> C2sStream::anonymous_login(std::string trace) {
+  // §2: the trace has no meaning to the server; it is logged (its length and characters are
+  // bounded by auth::anonymous_trace) and otherwise ignored. §5: it may be falsified.
+  std::string domain = domain_;
+  auto op = env_.storage.run([domain](storage::Backend& b) -> std::optional<std::string> {
+    // A fresh localpart of 128 random bits (hex, so PRECIS leaves it as it is): unguessable and
+    // never reused. Created here like any account, so routing, rosters and offline storage
+    // treat it as one; a collision with a live account is retried.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      storage::Account a;
+      a.domain = domain;
+      std::string raw = random_bytes(16);
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (unsigned char c : raw) {
+        a.username += kHex[c >> 4];
+        a.username += kHex[c & 15];
+      }
+      a.created_at = static_cast<std::int64_t>(std::time(nullptr));
+      switch (b.create_account(a)) {
+        case storage::Status::kOk:
+          return a.username;
+        case storage::Status::kExists:
+          continue;
+        default:
+          return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  });
+  std::optional<std::string> user = co_await std::move(op);
+  auto jid = user ? Jid::make(*user, domain) : std::nullopt;
+  if (!jid) {
+    co_await sasl_fail(auth::SaslFailure::kTemporaryAuthFailure);
+    co_return;
+  }
+  jid_ = *jid;
+  anonymous_account_ = true;
+  if (dead_) {
+    end_anonymous_account();
+    co_return;
+  }
+  log::info("c2s {}: anonymous login as {} (trace: '{}')", remote_, jid_.bare_str(), trace);
+  send(sasl_element("success"));
+  state_ = State::kNeedBind;
+  header_sent_ = false;
+  parser_.reset();  // RFC 6120 §6.4.6: the client restarts the stream
+}
+
+void C2sStream::end_anonymous_account() {
+  if (!anonymous_account_) {
+    return;
+  }
+  anonymous_account_ = false;
+  // The same path as any account deletion: the modules' handlers (contacts are told), then
+  // the account and everything stored for it. Queued after this session's own last writes
+  // (its unavailable presence), on the same shard and storage thread.
+  auto body = [](const module::Registry& registry, storage::Storage& store,
+                 Jid bare) -> asio::awaitable<void> {
+    auto op = module::remove_account(registry, store, bare);
+    storage::Status st = co_await std::move(op);
+    if (st == storage::Status::kOk) {
+      log::info("c2s: anonymous account {} deleted", bare.bare_str());
+    } else if (st != storage::Status::kNotFound) {
+      log::error("c2s: cannot delete anonymous account {}", bare.bare_str());
+    }
+  };
+  asio::co_spawn(transport_.get_executor(), body(env_.registry, env_.storage, jid_.bare()),
+                 asio::detached);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream compression (XEP-0138, zlib)
+
+asio::awaitable<bool> C2sStream::compress(const xml::Element& e) {
+  auto failure = [&](const char* condition) {
+    xml::Element f("failure", std::string(kCompressNs));
+    f.add_child(condition, std::string(kCompressNs));
+    send(f);
+  };
+  // XEP-0138 §2: negotiation failures are not stream errors; the client may go on without.
+  if (!compression_offered_ || zlib_ || state_ != State::kNeedBind) {
+    // Not offered here (listener without compression), already compressed, or out of
+    // XEP-0170's order (after SASL, before binding): "unworkable for any other reason".
+    failure("setup-failed");
+    co_return true;
+  }
+  bool zlib = false;
+  for (const xml::Element* m : e.elements()) {
+    if (m->name() == "method" && m->xmlns() == kCompressNs && m->text() == kZlibMethod) {
+      zlib = true;
+    }
+  }
+  if (!zlib) {
+    failure("unsupported-method");
+    co_return true;
+  }
+  auto z = ZlibStream::create();
+  if (!z) {
+    failure("setup-failed");
+    co_return true;
+  }
+  send(xml::Element("compressed", std::string(kCompressNs)));
+  co_await flush();  // <compressed/> itself goes out uncompressed
+  if (dead_) {
+    co_return false;
+  }
+  zlib_ = std::move(z);
+  log::debug("c2s {}: stream compression (zlib) on", remote_);
+  header_sent_ = false;
+  parser_.reset();  // XEP-0138 §2: a new stream, compressed
+  co_return false;  // the client waits for <compressed/>: nothing may follow in this read
+}
+
+asio::awaitable<bool> C2sStream::read_compressed(std::string_view data) {
+  if (inflate_stopped_) {
+    co_return true;  // read and discarded until the client closes or the close timer fires
+  }
+  zlib_->input(data);  // copied before anything suspends: `data` is the shared read buffer
+  std::string piece;
+  for (;;) {
+    auto st = zlib_->inflate_some(piece, kInflatePiece);
+    if (st == ZlibStream::Inflate::kError) {
+      // XEP-0138 §2: a processing error after compression was established.
+      inflate_stopped_ = true;
+      log::info("c2s {}: cannot decompress the client's data", remote_);
+      xml::Element app("failure", std::string(kCompressNs));
+      app.add_child("processing-failed", std::string(kCompressNs));
+      begin_close("undefined-condition", "Compressed data is corrupt", &app);
+      co_return true;
+    }
+    if (std::size_t rate = env_.config.c2s.max_bytes_per_second; rate > 0) {
+      // The rate limit counts what the client makes us parse: the next read waits for it.
+      rate_tokens_ -= static_cast<double>(piece.size());
+    }
+    std::vector<xml::StreamEvent> events;
+    xml::ParseError perr = parser_.feed(piece, events);
+    for (auto& ev : events) {
+      if (!co_await handle(ev)) {
+        co_return !(dead_ || peer_closed_);
+      }
+    }
+    if (perr != xml::ParseError::kNone) {
+      // E.g. a decompression bomb: the stanza size limit cuts it off (policy-violation).
+      inflate_stopped_ = true;
+      parse_failed(perr);
+      co_return true;
+    }
+    if (st == ZlibStream::Inflate::kDone) {
+      co_return true;
+    }
   }
 }
 

@@ -41,6 +41,7 @@ class Storage;
 namespace starling::stream {
 
 class C2sStream;
+class ZlibStream;
 
 // The live streams of each shard; each set is touched only on its shard.
 class StreamTracker {
@@ -67,7 +68,9 @@ struct C2sEnv {
 
 class C2sStream : public session::LocalSession, public std::enable_shared_from_this<C2sStream> {
  public:
-  C2sStream(C2sEnv& env, boost::asio::ip::tcp::socket socket, std::size_t shard, bool direct_tls);
+  // `compression`: the listener offers XEP-0138 stream compression (config Endpoint).
+  C2sStream(C2sEnv& env, boost::asio::ip::tcp::socket socket, std::size_t shard, bool direct_tls,
+            bool compression = false);
   ~C2sStream() override;
 
   void start();
@@ -102,6 +105,16 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   boost::asio::awaitable<void> sasl_step(std::string_view data, bool first);
   boost::asio::awaitable<void> sasl_fail(auth::SaslFailure f);
   boost::asio::awaitable<void> bind(const xml::Element& iq);
+  // RFC 4505 ANONYMOUS succeeded: a fresh account, deleted when the stream ends.
+  boost::asio::awaitable<void> anonymous_login(std::string trace);
+  // Deletes the anonymous account of this stream, once (module::remove_account).
+  void end_anonymous_account();
+  // XEP-0138: a <compress/> request; false when the stream restarts compressed.
+  boost::asio::awaitable<bool> compress(const xml::Element& e);
+  // The reader's work for input of a compressed stream; false: stop reading.
+  boost::asio::awaitable<bool> read_compressed(std::string_view data);
+  // An XML error of the input: its stream error (RFC 6120 §4.9.3).
+  void parse_failed(xml::ParseError perr);
   void handle_stanza(xml::Element& e);
   void handle_own_presence(xml::Element& e);
   void handle_presence_to(xml::Element& e);
@@ -123,7 +136,9 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   void send_raw(std::string data);
   // Sends the stream error (if any) and the closing tag, then ends the connection once the
   // client closes its stream or a timeout passes (RFC 6120 §4.4).
-  void begin_close(std::optional<std::string> condition, std::string_view text = {});
+  // `app`: an application-specific condition element for the stream error (RFC 6120 §4.9.4).
+  void begin_close(std::optional<std::string> condition, std::string_view text = {},
+                   const xml::Element* app = nullptr);
   void hard_close();
   // The client did not answer our closing tag in time (close_timer_).
   void close_timeout();
@@ -175,6 +190,13 @@ class C2sStream : public session::LocalSession, public std::enable_shared_from_t
   bool sasl_account_disabled_ = false;
   bool sasl_first_seen_ = false;  // the client's first SASL message has been processed
   int auth_failures_ = 0;
+  bool anonymous_ = false;          // the SASL exchange is ANONYMOUS (anonymous domain)
+  bool anonymous_account_ = false;  // this stream created jid_'s account: delete it at the end
+
+  // XEP-0138 stream compression: offered by the listener; active once negotiated.
+  bool compression_offered_ = false;
+  bool inflate_stopped_ = false;  // input after an inflate or XML error is discarded
+  std::unique_ptr<ZlibStream> zlib_;
 
   // Writer
   std::vector<std::string> queue_;
