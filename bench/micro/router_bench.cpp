@@ -52,6 +52,7 @@ class CountingSession : public session::LocalSession {
   void kick(std::string_view, std::string_view) override { ++kicked; }
   void set_filter(session::FilterPtr) override {}
   void set_audience(session::AudiencePtr) override {}
+  void set_presence_states(session::PresenceStatesPtr) override {}
 
   std::size_t delivered = 0;
   std::size_t kicked = 0;
