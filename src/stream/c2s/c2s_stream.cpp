@@ -1386,11 +1386,9 @@ bool C2sStream::blocked_outbound(const xml::Element& e) {
   std::string_view type = e.attr_or("type");
   if (type != "error" && !(e.name() == "iq" && type == "result")) {
     // XEP-0191 §3.3, XEP-0016 §2.14: not routed; not-acceptable with <blocked/>.
-    auto reply = xmpp::make_error_reply(e, StanzaError{xmpp::ErrorType::kCancel, "not-acceptable",
-                                                       "You have blocked this address"});
-    if (xml::Element* err = reply.child("error")) {
-      err->add_child("blocked", "urn:xmpp:blocking:errors");
-    }
+    auto reply = xmpp::make_error_reply(
+        e, StanzaError{xmpp::ErrorType::kCancel, "not-acceptable", "You have blocked this address",
+                       "blocked", "urn:xmpp:blocking:errors"});
     reply.set_attr("to", jid_.str());
     send(reply);
   }
