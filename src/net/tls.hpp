@@ -33,6 +33,21 @@ class TlsManager {
 
   std::shared_ptr<boost::asio::ssl::context> context() const { return ctx_.load(); }
   Result<void> reload();
+
+  // Server-to-server contexts (RFC 6120 §13.7.2, RFC 7590, XEP-0178), built from the same
+  // certificate and reloaded with it. Both verify the peer's chain against the CA store
+  // (set_s2s_ca_file, or the system's default paths) but never fail the handshake over it: the
+  // stream decides (SASL EXTERNAL when peer_certificate() authenticates the peer's domain, else
+  // dialback or nothing, by policy).
+  //  - server side: asks for (does not require) a client certificate; ALPN "xmpp-server" for
+  //    direct TLS (XEP-0368).
+  //  - client side: presents our certificate (for the peer's SASL EXTERNAL); the caller sets SNI
+  //    and ALPN per connection (Transport::handshake_client).
+  std::shared_ptr<boost::asio::ssl::context> s2s_server_context() const;
+  std::shared_ptr<boost::asio::ssl::context> s2s_client_context() const;
+  // The CA certificates (PEM file) that peers' chains must lead to; std::nullopt: the system's
+  // store. Call before the first s2s_*_context(); errors name the file.
+  Result<void> set_s2s_ca_file(std::optional<std::filesystem::path> ca_file);
   const CertificatePaths& paths() const { return paths_; }
 
   explicit TlsManager(CertificatePaths p) : paths_(std::move(p)) {}
@@ -57,6 +72,20 @@ struct CertificateInfo {
 Result<CertificateInfo> inspect_certificate(const std::filesystem::path& cert);
 // RFC 6125 DNS-ID matching, including a leftmost "*." wildcard.
 bool certificate_matches(const CertificateInfo& info, const std::string& domain);
+
+// The peer's certificate as an established TLS connection saw it.
+struct PeerCertificate {
+  bool presented = false;    // the peer sent a certificate
+  bool chain_valid = false;  // it chains to the CA store and is within its validity period
+  std::string chain_error;   // why not, e.g. "unable to get local issuer certificate"
+  // RFC 6125 identifiers: subjectAltName dNSName entries, SRV-IDs "_xmpp-server.example.net"
+  // reduced to their domain, and the CN only when the certificate has no subjectAltName DNS-ID.
+  std::vector<std::string> dns_ids;
+};
+PeerCertificate peer_certificate(ssl_st* ssl);
+// The certificate authenticates `domain`: presented, chain valid, and a DNS-ID matches
+// (RFC 6125 §6.4, a leftmost "*." wildcard matching exactly one label).
+bool authenticates(const PeerCertificate& cert, std::string_view domain);
 
 // Channel-binding data of an established TLS connection.
 auth::ChannelBindings channel_bindings(ssl_st* ssl);

@@ -39,6 +39,12 @@ class Transport {
   // keeps `ctx` alive for the life of this transport). From then on read and write go through
   // TLS.
   boost::asio::awaitable<boost::system::error_code> handshake(ssl_ctx_st* ctx);
+  // The client side (outgoing s2s): SNI `server_name` (RFC 6066 §3) and, when not empty, ALPN
+  // protocol `alpn` ("xmpp-server" for XEP-0368 direct TLS). Certificate checks are the
+  // caller's (peer_certificate in tls.hpp).
+  boost::asio::awaitable<boost::system::error_code> handshake_client(ssl_ctx_st* ctx,
+                                                                     std::string server_name,
+                                                                     std::string alpn = {});
 
   // Waits for data and returns what arrived. The view points into a buffer shared by every
   // transport of this thread: it is valid only until the caller next suspends. An empty view
