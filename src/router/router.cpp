@@ -62,7 +62,12 @@ void Router::route(StanzaPtr stanza) {
     return;
   }
   if (!is_local_domain(to.domain())) {
-    // Federation is not built yet: every remote domain is unreachable (RFC 6120 §10.4).
+    // RFC 6120 §10.4: a remote domain. Only stanzas from our own domains go out (we are no
+    // relay); a peer's stanza addressed elsewhere was refused by its stream already.
+    if (remote_ != nullptr && is_local_domain(from.domain())) {
+      remote_->send_remote(std::move(stanza), from, to);
+      return;
+    }
     bounce(s, StanzaError::remote_server_not_found());
     return;
   }

@@ -24,6 +24,14 @@ class Storage;
 
 namespace starling::router {
 
+// Where stanzas for remote domains go (the s2s manager, src/stream/s2s). Callable from any shard.
+class RemoteRoute {
+ public:
+  virtual ~RemoteRoute() = default;
+  // `from` is an address of a local domain, `to` one of a remote domain.
+  virtual void send_remote(xmpp::StanzaPtr stanza, const xmpp::Jid& from, const xmpp::Jid& to) = 0;
+};
+
 class Router : public module::StanzaSink {
  public:
   Router(net::Shards& shards, std::vector<std::string> domains, module::Registry& registry,
@@ -34,6 +42,12 @@ class Router : public module::StanzaSink {
     return domains_.contains(std::string(domain));
   }
   const std::vector<std::string>& domains() const { return domain_list_; }
+
+  // Federation: stanzas for remote domains go there (set once before the shards start);
+  // without it they bounce with remote-server-not-found.
+  void set_remote(RemoteRoute* remote) { remote_ = remote; }
+  // Answers `stanza` with `err` to its sender (RFC 6120 §8.3.1); never an error to an error.
+  void bounce(const xml::Element& stanza, xmpp::StanzaError err);
 
   // Routes a stanza whose `from` the origin has stamped. Callable from any shard.
   void route(xmpp::StanzaPtr stanza) override;
@@ -92,7 +106,6 @@ class Router : public module::StanzaSink {
   void deliver_to(const session::ResourceEntry& e, xmpp::StanzaPtr stanza);
   void to_server(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t shard);
   void to_bare(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
-  void bounce(const xml::Element& stanza, xmpp::StanzaError err);
   // Subscription presence and probes for a local account: the presence module (on `part`).
   void inbound_presence(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from, std::size_t part);
   // `account_known`: the account certainly exists (it has bound sessions, or is the sender's).
@@ -110,6 +123,7 @@ class Router : public module::StanzaSink {
   storage::Storage& storage_;
   std::vector<std::unique_ptr<session::Partition>> partitions_;
   std::atomic<std::uint64_t> next_bind_id_{1};
+  RemoteRoute* remote_ = nullptr;
 };
 
 }  // namespace starling::router

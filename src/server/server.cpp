@@ -20,6 +20,8 @@
 #include "router/router.hpp"
 #include "storage/storage.hpp"
 #include "stream/c2s/c2s_stream.hpp"
+#include "stream/s2s/s2s.hpp"
+#include "base/random.hpp"
 
 namespace starling::server {
 
@@ -64,10 +66,20 @@ class ServerImpl final : public Server {
       return tls.error();
     }
     tls_ = *tls;
+    if (auto r = tls_->set_s2s_ca_file(config_.s2s.ca_file); !r) {
+      return r.error();
+    }
     shards_ = std::make_unique<net::Shards>(config_.workers);
     info_.shards = shards_->size();
     router_ = std::make_unique<router::Router>(*shards_, hosts, registry_, *storage_);
     tracker_ = std::make_unique<stream::StreamTracker>(shards_->size());
+    // XEP-0185: the dialback secret; a random one per start unless configured (a cluster's
+    // nodes must share it).
+    std::string secret = config_.s2s.dialback_secret.empty() ? random_id(32)
+                                                             : config_.s2s.dialback_secret;
+    s2s_ = std::make_unique<stream::s2s::S2sManager>(config_, *tls_, *router_, *shards_,
+                                                      std::move(secret));
+    router_->set_remote(s2s_.get());
     env_ = std::make_unique<stream::C2sEnv>(
         stream::C2sEnv{config_, *tls_, *router_, *storage_, *tracker_, registry_});
     for (auto& m : modules::create_all()) {
@@ -81,12 +93,22 @@ class ServerImpl final : public Server {
       modules_[i]->all_started(*contexts_[i]);  // e.g. XEP-0115: the server's 'ver' from all of it
     }
     for (const auto& ep : config_.c2s.listen) {
-      if (auto r = listen(ep, false); !r) {
+      if (auto r = listen(ep, Kind::kC2s); !r) {
         return r;
       }
     }
     for (const auto& ep : config_.c2s.direct_tls) {
-      if (auto r = listen(ep, true); !r) {
+      if (auto r = listen(ep, Kind::kC2sDirectTls); !r) {
+        return r;
+      }
+    }
+    for (const auto& ep : config_.s2s.listen) {
+      if (auto r = listen(ep, Kind::kS2s); !r) {
+        return r;
+      }
+    }
+    for (const auto& ep : config_.s2s.direct_tls) {
+      if (auto r = listen(ep, Kind::kS2sDirectTls); !r) {
         return r;
       }
     }
@@ -100,7 +122,7 @@ class ServerImpl final : public Server {
     shards_->start();
     remove_anonymous_leftovers();
     for (auto& l : listeners_) {
-      asio::co_spawn(main_, accept_loop(*l.acceptor, l.direct_tls, l.compression), asio::detached);
+      asio::co_spawn(main_, accept_loop(*l.acceptor, l.kind, l.compression), asio::detached);
     }
     asio::signal_set stop_signals(main_, SIGTERM, SIGINT);
     asio::signal_set hup(main_, SIGHUP);
@@ -141,9 +163,23 @@ class ServerImpl final : public Server {
   }
 
  private:
+  enum class Kind { kC2s, kC2sDirectTls, kS2s, kS2sDirectTls };
+  static const char* kind_name(Kind k) {
+    switch (k) {
+      case Kind::kC2s:
+        return "c2s";
+      case Kind::kC2sDirectTls:
+        return "c2s-direct-tls";
+      case Kind::kS2s:
+        return "s2s";
+      case Kind::kS2sDirectTls:
+        return "s2s-direct-tls";
+    }
+    return "?";
+  }
   struct Listener {
     std::unique_ptr<tcp::acceptor> acceptor;
-    bool direct_tls;
+    Kind kind;
     bool compression;  // XEP-0138 offered on this listener
   };
 
@@ -175,11 +211,11 @@ class ServerImpl final : public Server {
     }
   }
 
-  Result<void> listen(const config::Endpoint& ep, bool direct_tls) {
+  Result<void> listen(const config::Endpoint& ep, Kind kind) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(ep.host, ec);
     if (ec) {
-      return make_error("c2s: bad listen address " + ep.str());
+      return make_error(std::string(kind_name(kind)) + ": bad listen address " + ep.str());
     }
     auto acc = std::make_unique<tcp::acceptor>(main_);
     tcp::endpoint endpoint(addr, ep.port);
@@ -192,18 +228,18 @@ class ServerImpl final : public Server {
       acc->listen(asio::socket_base::max_listen_connections, ec);
     }
     if (ec) {
-      return make_error("c2s: cannot listen on " + ep.str() + ": " + ec.message());
+      return make_error(std::string(kind_name(kind)) + ": cannot listen on " + ep.str() + ": " +
+                        ec.message());
     }
     auto local = acc->local_endpoint();
     // Tests read the actual port from this line when the configured port is 0.
-    log::info("listening c2s{} on {}:{}{}", direct_tls ? "-direct-tls" : "",
-              local.address().to_string(), local.port(),
-              ep.compression ? " (stream compression offered)" : "");
-    listeners_.push_back({std::move(acc), direct_tls, ep.compression});
+    log::info("listening {} on {}:{}{}", kind_name(kind), local.address().to_string(),
+              local.port(), ep.compression ? " (stream compression offered)" : "");
+    listeners_.push_back({std::move(acc), kind, ep.compression});
     return {};
   }
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool direct_tls, bool compression) {
+  asio::awaitable<void> accept_loop(tcp::acceptor& acc, Kind kind, bool compression) {
     while (acc.is_open()) {
       std::size_t shard = shards_->next();
       auto [ec, socket] =
@@ -218,13 +254,16 @@ class ServerImpl final : public Server {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::post(
-          shards_->executor(shard),
-          [this, shard, direct_tls, compression, s = std::move(socket)]() mutable {
-            std::make_shared<stream::C2sStream>(*env_, std::move(s), shard, direct_tls,
-                                                compression)
-                ->start();
-          });
+      asio::post(shards_->executor(shard),
+                 [this, shard, kind, compression, s = std::move(socket)]() mutable {
+                   if (kind == Kind::kS2s || kind == Kind::kS2sDirectTls) {
+                     s2s_->accept(std::move(s), shard, kind == Kind::kS2sDirectTls);
+                     return;
+                   }
+                   std::make_shared<stream::C2sStream>(*env_, std::move(s), shard,
+                                                       kind == Kind::kC2sDirectTls, compression)
+                       ->start();
+                 });
     }
   }
 
@@ -240,12 +279,15 @@ class ServerImpl final : public Server {
         }
       });
     }
+    s2s_->shutdown();
     // Wait (bounded) for every stream to send <system-shutdown/> and close.
     asio::steady_timer t(main_);
     for (int i = 0; i < 100; ++i) {
       std::size_t live = 0;
       for (std::size_t s = 0; s < shards_->size(); ++s) {
-        auto body = [this, s]() -> asio::awaitable<std::size_t> { co_return tracker_->count(s); };
+        auto body = [this, s]() -> asio::awaitable<std::size_t> {
+          co_return tracker_->count(s) + s2s_->live(s);
+        };
         auto op = asio::co_spawn(shards_->executor(s), std::move(body), asio::use_awaitable);
         live += co_await std::move(op);
       }
@@ -268,6 +310,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<router::Router> router_;
   std::unique_ptr<stream::StreamTracker> tracker_;
   std::unique_ptr<stream::C2sEnv> env_;
+  std::unique_ptr<stream::s2s::S2sManager> s2s_;
   std::vector<std::unique_ptr<module::Module>> modules_;
   std::vector<std::unique_ptr<module::ModuleContext>> contexts_;
   std::vector<Listener> listeners_;

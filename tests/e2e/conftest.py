@@ -25,7 +25,7 @@ class Server:
     """One running Starling. `extra` is TOML appended to the generated configuration."""
 
     def __init__(self, tmpdir, domains=("localhost",), extra="", c2s_extra="",
-                 listen='["127.0.0.1:0"]'):
+                 listen='["127.0.0.1:0"]', s2s_address="127.0.0.1", s2s_port=0, s2s_extra=""):
         self.dir = tmpdir
         self.data_dir = os.path.join(tmpdir, "data")
         self.config = os.path.join(tmpdir, "starling.toml")
@@ -37,7 +37,14 @@ class Server:
                     f'{extra}\n'
                     f'[c2s]\nlisten = {listen}\ndirect_tls = ["127.0.0.1:0"]\n'
                     f'auth_failure_delay_ms = 200\n{c2s_extra}\n'
-                    f'[log]\nlevel = "debug"\n')
+                    f'[log]\nlevel = "debug"\n'
+                    # s2s listeners on random ports too (a system XMPP server may hold 5269);
+                    # `s2s_extra` may end with sub-tables such as [s2s.hosts].
+                    f'[s2s]\nlisten = ["{s2s_address}:{s2s_port}"]\n'
+                    f'direct_tls = ["{s2s_address}:0"]\n{s2s_extra}\n')
+        self.s2s_address = s2s_address
+        self.s2s_port = None
+        self.s2s_tls_port = None
         self.log_path = os.path.join(tmpdir, "starling.log")
         self.proc = None
         self.port = None
@@ -54,8 +61,12 @@ class Server:
             text = self.log()[offset:]
             m1 = re.search(r"listening c2s on 127\.0\.0\.1:(\d+)", text)
             m2 = re.search(r"listening c2s-direct-tls on 127\.0\.0\.1:(\d+)", text)
+            m3 = re.search(r"listening s2s on [0-9.]+:(\d+)", text)
+            m4 = re.search(r"listening s2s-direct-tls on [0-9.]+:(\d+)", text)
             if m1 and m2 and "serving" in text:
                 self.port, self.tls_port = int(m1.group(1)), int(m2.group(1))
+                self.s2s_port = int(m3.group(1)) if m3 else None
+                self.s2s_tls_port = int(m4.group(1)) if m4 else None
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError("starling exited with %s:\n%s" % (self.proc.returncode, text))

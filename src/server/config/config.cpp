@@ -42,6 +42,23 @@ bool Config::is_anonymous(std::string_view domain) const {
          anonymous_domains.end();
 }
 
+bool Config::S2s::allowed(std::string_view domain) const {
+  if (std::find(deny_domains.begin(), deny_domains.end(), domain) != deny_domains.end()) {
+    return false;
+  }
+  return allow_domains.empty() ||
+         std::find(allow_domains.begin(), allow_domains.end(), domain) != allow_domains.end();
+}
+
+const Config::S2sHost* Config::S2s::host(std::string_view domain) const {
+  for (const auto& h : hosts) {
+    if (h.domain == domain) {
+      return &h;
+    }
+  }
+  return nullptr;
+}
+
 Config defaults() { return Config{}; }
 
 namespace {
@@ -202,6 +219,7 @@ class Parser {
                 }
               }},
              {"c2s", [this](const toml::node& n, const std::string& k) { c2s(n, k); }},
+             {"s2s", [this](const toml::node& n, const std::string& k) { s2s(n, k); }},
              {"tls", [this](const toml::node& n, const std::string& k) { tls(n, k); }},
              {"storage", [this](const toml::node& n, const std::string& k) { storage(n, k); }},
              {"log", [this](const toml::node& n, const std::string& k) { log(n, k); }},
@@ -562,6 +580,152 @@ class Parser {
                 c.max_bytes_per_second = static_cast<std::size_t>(*i);
               }},
          });
+  }
+
+  // A list of remote domains (s2s.allow_domains, s2s.deny_domains).
+  void domain_list(const toml::node& n, const std::string& key, std::vector<std::string>& dest) {
+    const toml::array* a = array(n, key, "domain strings");
+    if (a == nullptr) {
+      return;
+    }
+    std::vector<std::string> out;
+    for (const toml::node& e : *a) {
+      auto s = string(e, key);
+      if (!s) {
+        continue;
+      }
+      auto prepared = xmpp::prep_domainpart(*s);
+      if (!prepared) {
+        error(e.source(), key, quote_value(*s) + " is not a valid domain name");
+        continue;
+      }
+      out.push_back(std::move(*prepared));
+    }
+    dest = std::move(out);
+  }
+
+  void s2s(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::S2s& c = config_.s2s;
+    auto seconds = [this](std::uint32_t& dest, std::int64_t min, std::int64_t max) {
+      return [this, &dest, min, max](const toml::node& v, const std::string& k) {
+        if (auto i = integer(v, k, min, max)) {
+          dest = static_cast<std::uint32_t>(*i);
+        }
+      };
+    };
+    auto size = [this](std::size_t& dest, std::int64_t min, std::int64_t max) {
+      return [this, &dest, min, max](const toml::node& v, const std::string& k) {
+        if (auto i = integer(v, k, min, max)) {
+          dest = static_cast<std::size_t>(*i);
+        }
+      };
+    };
+    auto flag = [this](bool& dest) {
+      return [this, &dest](const toml::node& v, const std::string& k) {
+        if (auto b = boolean(v, k)) {
+          dest = *b;
+        }
+      };
+    };
+    walk(*t, key,
+         {
+             {"listen",
+              [this, &c](const toml::node& v, const std::string& k) { endpoints(v, k, c.listen); }},
+             {"direct_tls", [this, &c](const toml::node& v,
+                                       const std::string& k) { endpoints(v, k, c.direct_tls); }},
+             {"require_valid_certificates", flag(c.require_valid_certificates)},
+             {"allow_unencrypted", flag(c.allow_unencrypted)},
+             {"ca_file",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto s = path_string(v, k)) {
+                  c.ca_file = *s;
+                }
+              }},
+             {"dialback_secret",
+              [this, &c](const toml::node& v, const std::string& k) {
+                auto s = string(v, k);
+                if (s && s->size() < 16) {
+                  error(v.source(), k, "a dialback secret needs at least 16 characters");
+                } else if (s) {
+                  c.dialback_secret = *s;
+                }
+              }},
+             {"allow_domains",
+              [this, &c](const toml::node& v, const std::string& k) {
+                domain_list(v, k, c.allow_domains);
+              }},
+             {"deny_domains",
+              [this, &c](const toml::node& v, const std::string& k) {
+                domain_list(v, k, c.deny_domains);
+              }},
+             {"max_stanza_size", size(c.max_stanza_size, 10000, 16777216)},
+             {"max_links", size(c.max_links, 1, 1000000)},
+             {"max_queued_stanzas", size(c.max_queued_stanzas, 1, 1000000)},
+             {"connect_timeout", seconds(c.connect_timeout, 1, 600)},
+             {"idle_timeout", seconds(c.idle_timeout, 10, 86400)},
+             {"retry_initial", seconds(c.retry_initial, 0, 3600)},
+             {"retry_max", seconds(c.retry_max, 0, 86400)},
+             {"dns_server",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto ep = endpoint(v, k)) {
+                  c.dns_server = ep->str();
+                }
+              }},
+             {"hosts", [this, &c](const toml::node& v, const std::string& k) { s2s_hosts(v, k, c); }},
+         });
+    if (c.retry_max < c.retry_initial) {
+      c.retry_max = c.retry_initial;
+    }
+  }
+
+  // [s2s.hosts] "example.net" = "127.0.0.2:5269" or { address = "...", direct_tls = true }
+  void s2s_hosts(const toml::node& n, const std::string& key, Config::S2s& c) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    for (auto&& [k, node] : *t) {
+      std::string path = key + "." + std::string(k.str());
+      auto domain = xmpp::prep_domainpart(k.str());
+      if (!domain) {
+        error(k.source(), path, quote_value(std::string(k.str())) + " is not a valid domain name");
+        continue;
+      }
+      Config::S2sHost host;
+      host.domain = *domain;
+      if (const toml::table* opts = node.as_table()) {
+        std::optional<Endpoint> ep;
+        walk(*opts, path,
+             {
+                 {"address", [&](const toml::node& v, const std::string& kk) { ep = endpoint(v, kk); }},
+                 {"direct_tls",
+                  [&](const toml::node& v, const std::string& kk) {
+                    host.direct_tls = boolean(v, kk).value_or(false);
+                  }},
+             });
+        if (!opts->contains("address")) {
+          error(node.source(), path, "needs an address (\"ADDRESS:PORT\")");
+          continue;
+        }
+        if (!ep) {
+          continue;
+        }
+        host.endpoint = *ep;
+      } else if (auto ep = endpoint(node, path)) {
+        host.endpoint = *ep;
+      } else {
+        continue;
+      }
+      if (c.host(host.domain) != nullptr) {
+        error(k.source(), path, "domain " + quote_value(host.domain) + " is listed twice");
+        continue;
+      }
+      c.hosts.push_back(std::move(host));
+    }
   }
 
   void tls(const toml::node& n, const std::string& key) {

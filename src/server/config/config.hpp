@@ -48,6 +48,38 @@ struct Config {
     std::size_t max_bytes_per_second = 102400;
   } c2s;
 
+  // Server-to-server federation (RFC 6120, XEP-0220, XEP-0178, XEP-0368). docs/federation.md.
+  struct S2sHost {
+    std::string domain;  // PRECIS-prepared remote domain
+    Endpoint endpoint;   // where to connect instead of asking DNS
+    bool direct_tls = false;  // TLS from the first byte (XEP-0368) instead of STARTTLS
+  };
+  struct S2s {
+    std::vector<Endpoint> listen{{"127.0.0.1", 5269}};      // STARTTLS
+    std::vector<Endpoint> direct_tls{{"127.0.0.1", 5270}};  // XEP-0368
+    // Peers must present a certificate that chains to the CA store and names their domain
+    // (RFC 6125); otherwise (false) Server Dialback over TLS is accepted for them too.
+    bool require_valid_certificates = true;
+    // Allow streams without TLS (both directions). Never on by default.
+    bool allow_unencrypted = false;
+    std::optional<std::filesystem::path> ca_file;  // default: the system's CA store
+    std::string dialback_secret;  // XEP-0185 secret; empty: random at each start
+    std::vector<std::string> allow_domains;  // when non-empty, only these remote domains
+    std::vector<std::string> deny_domains;   // never these remote domains
+    std::size_t max_stanza_size = 524288;
+    std::size_t max_links = 1000;            // outgoing links, and incoming streams, each
+    std::size_t max_queued_stanzas = 1000;   // per outgoing link while it connects
+    std::uint32_t connect_timeout = 30;      // seconds to resolve, connect and authenticate
+    std::uint32_t idle_timeout = 600;        // seconds without traffic before a link closes
+    std::uint32_t retry_initial = 10;        // seconds before retrying a failed domain...
+    std::uint32_t retry_max = 300;           // ...doubling up to this
+    std::string dns_server;                  // "ADDRESS:PORT" instead of resolv.conf
+    std::vector<S2sHost> hosts;              // [s2s.hosts]: static map, before DNS
+    // Federation with `domain` is allowed by allow_domains/deny_domains.
+    bool allowed(std::string_view domain) const;
+    const S2sHost* host(std::string_view domain) const;
+  } s2s;
+
   struct Tls {
     std::optional<std::filesystem::path> certificate;  // default: self-signed in data_dir
     std::optional<std::filesystem::path> key;

@@ -448,5 +448,73 @@ TEST(Config, ListenerTables) {
   expect_error("[c2s]\nlisten = [5]\n", 2, "c2s.listen", "listener table");
 }
 
+TEST(Config, S2sDefaults) {
+  Config c = defaults();
+  ASSERT_EQ(c.s2s.listen.size(), 1u);
+  EXPECT_EQ(c.s2s.listen[0].str(), "127.0.0.1:5269");
+  ASSERT_EQ(c.s2s.direct_tls.size(), 1u);
+  EXPECT_EQ(c.s2s.direct_tls[0].str(), "127.0.0.1:5270");
+  EXPECT_TRUE(c.s2s.require_valid_certificates);
+  EXPECT_FALSE(c.s2s.allow_unencrypted);
+  EXPECT_EQ(c.s2s.max_stanza_size, 524288u);
+  EXPECT_TRUE(c.s2s.allowed("example.net"));
+  EXPECT_EQ(c.s2s.host("example.net"), nullptr);
+}
+
+TEST(Config, S2sFull) {
+  auto r = load(R"(
+[s2s]
+listen = ["0.0.0.0:5269"]
+direct_tls = []
+require_valid_certificates = false
+ca_file = "/etc/ssl/certs/ca.pem"
+dialback_secret = "0123456789abcdef0123"
+allow_domains = ["Example.NET", "b.test"]
+deny_domains = ["evil.test"]
+max_stanza_size = 100000
+connect_timeout = 5
+idle_timeout = 60
+retry_initial = 1
+retry_max = 30
+dns_server = "127.0.0.1:5353"
+[s2s.hosts]
+"b.test" = "127.0.0.2:5269"
+"c.test" = { address = "[::1]:5270", direct_tls = true }
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& s = r->s2s;
+  EXPECT_EQ(s.listen[0].str(), "0.0.0.0:5269");
+  EXPECT_TRUE(s.direct_tls.empty());
+  EXPECT_FALSE(s.require_valid_certificates);
+  EXPECT_EQ(s.ca_file, fs::path("/etc/ssl/certs/ca.pem"));
+  EXPECT_EQ(s.dialback_secret, "0123456789abcdef0123");
+  EXPECT_TRUE(s.allowed("example.net"));  // prepared (lower case)
+  EXPECT_TRUE(s.allowed("b.test"));
+  EXPECT_FALSE(s.allowed("c.test"));     // not in allow_domains
+  EXPECT_FALSE(s.allowed("evil.test"));
+  EXPECT_EQ(s.connect_timeout, 5u);
+  EXPECT_EQ(s.dns_server, "127.0.0.1:5353");
+  ASSERT_NE(s.host("b.test"), nullptr);
+  EXPECT_EQ(s.host("b.test")->endpoint.str(), "127.0.0.2:5269");
+  EXPECT_FALSE(s.host("b.test")->direct_tls);
+  ASSERT_NE(s.host("c.test"), nullptr);
+  EXPECT_EQ(s.host("c.test")->endpoint.str(), "[::1]:5270");
+  EXPECT_TRUE(s.host("c.test")->direct_tls);
+}
+
+TEST(Config, S2sErrorsNameFileLineAndKey) {
+  expect_error("[s2s]\nrequire_valid_certificates = 1\n", 2, "s2s.require_valid_certificates",
+               "boolean");
+  expect_error("[s2s]\ndialback_secret = \"short\"\n", 2, "s2s.dialback_secret", "16");
+  expect_error("[s2s]\ndeny_domains = [\"bad domain\"]\n", 2, "s2s.deny_domains",
+               "not a valid domain");
+  expect_error("[s2s]\nconnect_timeout = 0\n", 2, "s2s.connect_timeout", "between 1 and 600");
+  expect_error("[s2s.hosts]\n\"b.test\" = \"b.test:5269\"\n", 2, "s2s.hosts.b.test",
+               "IPv4:port");
+  expect_error("[s2s.hosts]\n\"b.test\" = { direct_tls = true }\n", 2, "s2s.hosts.b.test",
+               "needs an address");
+  expect_error("[s2s]\nmax_bytes = 1\n", 2, "s2s.max_bytes", "unknown key");
+}
+
 }  // namespace
 }  // namespace starling::config
