@@ -15,7 +15,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "base/result.hpp"
 
 namespace starling::net {
 
@@ -41,11 +44,18 @@ struct ResolveResult {
 
 struct ResolverOptions {
   // "ADDRESS:PORT" of a DNS server to ask instead of those of /etc/resolv.conf (tests, private
-  // networks); empty: the system's.
+  // networks): "127.0.0.1:5353", "[::1]:53", or an address alone (port 53); empty: the system's.
   std::string dns_server;
   std::chrono::milliseconds timeout{5000};  // whole lookup, all queries together
 };
 
+// Checks a ResolverOptions::dns_server value (for configuration): the error says what is wrong.
+Result<void> check_dns_server(std::string_view server);
+
+// Lookups may run concurrently on one Resolver. Destroying the Resolver ends the lookups still
+// running (they complete with kTimeout, "resolver shut down"); a resolve_s2s coroutine touches
+// nothing of the Resolver after it suspends. A bad options.dns_server (see check_dns_server) or
+// a failing c-ares set-up is logged, and every lookup then fails with kNotFound saying why.
 class Resolver {
  public:
   Resolver(boost::asio::any_io_executor executor, ResolverOptions options);
@@ -53,7 +63,11 @@ class Resolver {
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
 
-  // The candidates for connecting to `domain` (an ASCII/A-label domain name), in order.
+  // The candidates for connecting to `domain` (an ASCII/A-label domain name), in order: SRV
+  // records of both services ordered together (order_srv), each with the addresses of its target
+  // (targets that resolve to no address are left out); or the A/AAAA fallback. When
+  // options.timeout runs out with some targets resolved and others not, the resolved ones are
+  // returned; with none, kTimeout.
   boost::asio::awaitable<ResolveResult> resolve_s2s(std::string domain);
 
  private:
@@ -64,7 +78,10 @@ class Resolver {
 // RFC 2782 ordering, exposed for unit tests: ascending priority; within one priority, repeated
 // weighted random choice (weight 0 records first in the running sum, as the RFC says).
 // `random(n)` returns a uniform integer in [0, n]. Records of _xmpps-server and _xmpp-server are
-// ordered together (XEP-0368 §3.?: see the XEP for ties).
+// ordered together, "all priorities and weights are mixed" (XEP-0368 §3, rule 1). Within the
+// running sum, records keep their input order (after the weight-0 ones): resolve_s2s passes the
+// _xmpps-server records first, so at an exact tie a draw at the boundary prefers direct TLS,
+// which saves the STARTTLS round trips.
 struct SrvRecord {
   std::string target;
   std::uint16_t port = 0;

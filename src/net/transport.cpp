@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <cerrno>
 #include <climits>
+#include <string>
 
 namespace starling::net {
 
@@ -85,11 +86,11 @@ Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
 
 Transport::~Transport() = default;
 
-asio::awaitable<error_code> Transport::handshake(ssl_ctx_st* ctx) {
+bool Transport::new_ssl(ssl_ctx_st* ctx) {
   ssl_.reset(SSL_new(ctx));
   if (!ssl_) {
     ERR_clear_error();
-    co_return asio::error::no_memory;
+    return false;
   }
   SSL* ssl = ssl_.get();
   // The socket is non-blocking; OpenSSL reads and writes the descriptor itself. SIGPIPE is
@@ -99,7 +100,11 @@ asio::awaitable<error_code> Transport::handshake(ssl_ctx_st* ctx) {
                         SSL_MODE_RELEASE_BUFFERS);
   // Read whole TCP segments at once instead of a record header and then its body.
   SSL_set_read_ahead(ssl, 1);
-  SSL_set_accept_state(ssl);
+  return true;
+}
+
+asio::awaitable<error_code> Transport::drive_handshake() {
+  SSL* ssl = ssl_.get();
   for (;;) {
     ERR_clear_error();
     int r = SSL_do_handshake(ssl);
@@ -118,6 +123,51 @@ asio::awaitable<error_code> Transport::handshake(ssl_ctx_st* ctx) {
     ssl_.reset();
     co_return ec ? ec : asio::error::connection_aborted;
   }
+}
+
+asio::awaitable<error_code> Transport::handshake(ssl_ctx_st* ctx) {
+  if (!new_ssl(ctx)) {
+    co_return asio::error::no_memory;
+  }
+  SSL_set_accept_state(ssl_.get());
+  auto op = drive_handshake();
+  error_code ec = co_await std::move(op);
+  co_return ec;
+}
+
+asio::awaitable<error_code> Transport::handshake_client(ssl_ctx_st* ctx, std::string server_name,
+                                                        std::string alpn) {
+  if (alpn.size() > 255) {
+    co_return asio::error::invalid_argument;
+  }
+  if (!new_ssl(ctx)) {
+    co_return asio::error::no_memory;
+  }
+  SSL* ssl = ssl_.get();
+  SSL_set_connect_state(ssl);
+  // RFC 6066 §3 (and XEP-0368 §3: the JID's domain): a host name; an IP literal is not sent.
+  error_code not_ip;
+  asio::ip::make_address(server_name, not_ip);
+  if (!server_name.empty() && not_ip && SSL_set_tlsext_host_name(ssl, server_name.c_str()) != 1) {
+    ERR_clear_error();
+    ssl_.reset();
+    co_return asio::error::invalid_argument;
+  }
+  if (!alpn.empty()) {
+    // RFC 7301 §3.1: a list of length-prefixed protocol names. (SSL_set_alpn_protos returns 0
+    // on success.)
+    std::string wire(1, static_cast<char>(alpn.size()));
+    wire += alpn;
+    if (SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned int>(wire.size())) != 0) {
+      ERR_clear_error();
+      ssl_.reset();
+      co_return asio::error::no_memory;
+    }
+  }
+  auto op = drive_handshake();
+  error_code ec = co_await std::move(op);
+  co_return ec;
 }
 
 asio::awaitable<std::pair<error_code, std::string_view>> Transport::read() {

@@ -70,6 +70,10 @@ class Transport {
   void close();
 
  private:
+  // Makes ssl_ from `ctx` on the socket, with the modes every connection uses.
+  bool new_ssl(ssl_ctx_st* ctx);
+  // SSL_do_handshake until done; on failure ssl_ is reset.
+  boost::asio::awaitable<boost::system::error_code> drive_handshake();
   boost::asio::awaitable<boost::system::error_code> wait(Next next);
   // try_write's work; `want_read`: the socket must become readable before the retry.
   std::pair<boost::system::error_code, std::size_t> write_now(std::string_view data,
