@@ -11,8 +11,9 @@ Skips only when the Prosody or ejabberd packages (or lua-unbound) are missing.""
 import asyncio
 import re
 
+import xml.etree.ElementTree as ET
+
 import pytest
-import slixmpp
 
 import federation
 from clients import close_all, run
@@ -86,9 +87,12 @@ async def federate(p, e):
         # Both servers' rosters say "both" (asked with roster gets, not slixmpp's local view,
         # which its own auto-subscribe bookkeeping can leave behind the server's).
         async def subscription(client, contact):
-            iq = await client.get_roster(timeout=10)
-            item = iq["roster"]["items"].get(slixmpp.JID(contact))
-            return item["subscription"] if item else None
+            # No 'ver' attribute: the whole roster, never "unchanged since version X".
+            iq = await client.iq_get(None, ET.Element("{jabber:iq:roster}query"))
+            for item in iq.xml.iter("{jabber:iq:roster}item"):
+                if item.get("jid") == contact:
+                    return item.get("subscription")
+            return None
 
         async def both():
             return (await subscription(alice, bob.boundjid.bare),
@@ -150,3 +154,7 @@ def test_untrusted_certificate_dialback(world):
     # and verified its dialback key with the authoritative server (ejabberd.test) instead.
     assert "Accepting SASL EXTERNAL identity from ejabberd.test" not in plog
     assert re.search(r"verified dialback key|asking ejabberd\.test if key", plog), plog[-5000:]
+    elog = e.log()
+    assert "Accepted outbound s2s dialback authentication ejabberd.test -> prosody.test" in elog
+    # The other direction: ejabberd trusts the CA that issued Prosody's certificate.
+    assert "Accepted inbound s2s EXTERNAL authentication prosody.test -> ejabberd.test" in elog
