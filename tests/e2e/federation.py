@@ -781,8 +781,9 @@ modules:
        "modules": "\n".join(modules), "extra": self.extra})
         # ejabberdctl sources this file. No epmd: a fixed distribution port on loopback.
         with open(self.ctl_config, "w") as f:
-            f.write('ERLANG_NODE=%s\nERL_DIST_PORT=%d\nINET_DIST_INTERFACE=127.0.0.1\n'
-                    'ERL_OPTIONS="-setcookie %s -env ERL_CRASH_DUMP_BYTES 0"\n'
+            f.write('ERLANG_NODE=%s\nERL_DIST_PORT=%d\n'
+                    'ERL_OPTIONS="-setcookie %s -kernel inet_dist_use_interface {127,0,0,1} '
+                    '-env ERL_CRASH_DUMP_BYTES 0"\n'
                     'EJABBERD_PID_PATH=%s/ejabberd.pid\nEJABBERD_BYPASS_WARNINGS=true\n'
                     % (self.node, self.dist_port, self.cookie, d))
         hosts = []
