@@ -9,11 +9,16 @@ runs from a temporary directory of its own (configuration, data, log) on a loopb
 - Prosody 0.12 resolves through lua-unbound (Debian `lua-unbound`), configured with
   `unbound = { resolvconf = false; hoststxt = false; forward = "127.0.0.1@PORT" }`. Without
   lua-unbound it falls back to its pure-Lua resolver, which only reads /etc/resolv.conf and
-  always queries port 53: `Prosody.start()` refuses to run then.
-- ejabberd 23.01 resolves through Erlang's inet_res (xmpp_stream_out calls
-  inet_res:getbyname/3 for SRV, A and AAAA); ejabberdctl points ERL_INETRC at
-  `<config dir>/inetrc`, so we pass `--config-dir` with an inetrc holding
-  `{nameserver, {127,0,0,1}, PORT}` (and the A records as `{host, ...}` lines).
+  always queries port 53: `Prosody.start()` refuses to run then. libunbound answers every name
+  under "test." itself (NXDOMAIN, a default local zone) and lua-unbound cannot switch that
+  off, so the generated config wraps lua-unbound's context to send "X.test" as
+  "X.test.fakedns-alias", which FakeDNS answers as "X.test".
+- ejabberd 23.01 (its xmpp_stream_out) looks SRV records up with Erlang's inet_res, which
+  follows ERL_INETRC; ejabberdctl sets ERL_INETRC to `<config dir>/inetrc`, so we pass
+  `--config-dir` with an inetrc holding `{nameserver, {127,0,0,1}, PORT}`. It resolves the
+  SRV *target* with the system's getaddrinfo (net:getaddrinfo/2), which never sees our
+  server: so FakeDNS.add_server makes the SRV target the address literal ("127.0.0.3."),
+  and ejabberd cannot use the A-record fallback (no SRV) for test domains.
 - Starling takes the same server as `[s2s] dns_server = "ADDR:PORT"` (`FakeDNS.addr_port`),
   or a static `[s2s.hosts]` map.
 
@@ -553,14 +558,24 @@ class Prosody(Peer):
 
     @staticmethod
     def available():
-        """None when Prosody can run here, else the reason it cannot."""
+        """None when Prosody is installed, else the reason to skip."""
         if not os.path.exists(PROSODY_BIN):
             return "prosody is not installed (Debian package prosody)"
-        r = subprocess.run(["lua5.4", "-e", "require 'lunbound'"], capture_output=True)
-        if r.returncode != 0:
-            return ("lua-unbound is not installed: Prosody's fallback resolver only queries "
-                    "port 53 of /etc/resolv.conf's servers (Debian package lua-unbound)")
         return None
+
+    @staticmethod
+    def check_lua_unbound():
+        """Raises RuntimeError without lua-unbound (scripts/install-deps.sh installs it):
+        Prosody's fallback resolver only asks port 53 of the servers in /etc/resolv.conf."""
+        try:
+            r = subprocess.run(["lua5.4", "-e", "require 'lunbound'"], capture_output=True,
+                               timeout=CMD_TIMEOUT)
+            ok = r.returncode == 0
+        except OSError:
+            ok = False
+        if not ok:
+            raise RuntimeError("lua-unbound is not installed (Debian package lua-unbound; "
+                               "scripts/install-deps.sh): Prosody cannot use the test DNS")
 
     def log(self):
         return _read(self.log_path)
@@ -671,6 +686,8 @@ VirtualHost "%(domain)s"
         why = self.available()
         if why:
             raise RuntimeError(why)
+        if self.dns is not None:
+            self.check_lua_unbound()
         self.write_config()
         _chown_tree(self.dir, self.user)
         for u, p in self.users.items():

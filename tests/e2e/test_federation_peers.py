@@ -7,7 +7,8 @@ presence and exchange messages both ways: once with certificates from the test C
 with ejabberd presenting a self-signed certificate that Prosody does not trust, where
 ejabberd -> Prosody must fall back to Server Dialback (XEP-0220).
 
-Skips only when the Prosody or ejabberd packages (or lua-unbound) are missing."""
+Skips only when Prosody or ejabberd is not installed (or ejabberdctl cannot run: it needs root
+or the ejabberd user). lua-unbound missing is a failure: scripts/install-deps.sh installs it."""
 import asyncio
 import re
 
