@@ -159,3 +159,35 @@ def test_untrusted_certificate_dialback(world):
     assert "Accepted outbound s2s dialback authentication ejabberd.test -> prosody.test" in elog
     # The other direction: ejabberd trusts the CA that issued Prosody's certificate.
     assert "Accepted inbound s2s EXTERNAL authentication prosody.test -> ejabberd.test" in elog
+
+
+def test_untrusted_certificate_refused_when_certificates_required(world):
+    """The secure_auth option is enforced: Prosody requires valid certificates (no dialback);
+    ejabberd's is self-signed, so ejabberd -> Prosody fails and bob's message bounces, and
+    alice receives nothing."""
+    ca, dns, start, tmp = world
+    bad = federation.self_signed(tmp + "/bad", "ejabberd.test")
+    p = start(federation.Prosody(ca=ca, dns=dns, secure_auth=True,
+                                 users={"alice": PASSWORD}, workdir=tmp + "/prosody"))
+    e = start(federation.Ejabberd(ca=ca, cert=bad, dns=dns, secure_auth=False, dialback=True,
+                                  users={"bob": PASSWORD}, workdir=tmp + "/ejabberd"))
+
+    async def body():
+        alice = await federation.login_at(p, "alice", PASSWORD)
+        bob = await federation.login_at(e, "bob", PASSWORD)
+        try:
+            alice.send_presence()
+            bob.send_presence()
+            bob.say(alice.boundjid.bare, "should not arrive")
+            err = await bob.next_message(60, pred=lambda m: m["type"] == "error")
+            assert err["from"].bare == alice.boundjid.bare
+            await alice.no_message(1.0)
+            return err["error"]["condition"]
+        finally:
+            await close_all(alice, bob)
+    cond = run(body(), 120)
+    assert cond in ("remote-server-not-found", "remote-server-timeout", "not-authorized"), cond
+    plog = p.log()
+    assert "Forbidding insecure connection to/from ejabberd.test" in plog, plog[-5000:]
+    assert "Accepting SASL EXTERNAL identity from ejabberd.test" not in plog
+    assert "Accepted outbound s2s" not in e.log()
