@@ -25,11 +25,9 @@ runs from a temporary directory of its own (configuration, data, log) on a loopb
 See test_federation_peers.py for a complete Prosody <-> ejabberd run.
 """
 import datetime
-import errno
 import ipaddress
 import os
 import pwd
-import re
 import secrets
 import shutil
 import signal
@@ -442,9 +440,9 @@ def _stop_pid(pid, timeout=STOP_TIMEOUT):
     return False
 
 
-def _copy_for(user, directory, *paths):
-    """Copies files into `directory` (readable by `user` after _chown_tree); returns the new
-    paths."""
+def _copy_into(directory, *paths):
+    """Copies files into `directory` (the server's own, chowned to its user by start());
+    returns the new paths."""
     out = []
     for p in paths:
         dst = os.path.join(directory, os.path.basename(p))
@@ -492,11 +490,10 @@ class Peer:
                 raise ValueError("%s: give a CA or a certificate" % domain)
             cert = ca.issue(domain, directory=os.path.join(self.dir, "certs"))
         os.makedirs(os.path.join(self.dir, "certs"), exist_ok=True)
-        self.cert_path, self.key_path = _copy_for(self.user, os.path.join(self.dir, "certs"),
-                                                  *cert)
+        self.cert_path, self.key_path = _copy_into(os.path.join(self.dir, "certs"), *cert)
         self.ca_path = None
         if ca is not None:
-            [self.ca_path] = _copy_for(self.user, os.path.join(self.dir, "certs"), ca.path)
+            [self.ca_path] = _copy_into(os.path.join(self.dir, "certs"), ca.path)
         self.c2s_port = free_port(address)
         self.s2s_port = free_port(address)
         self.proc = None
@@ -803,10 +800,9 @@ modules:
                     '-env ERL_CRASH_DUMP_BYTES 0"\n'
                     'EJABBERD_PID_PATH=%s/ejabberd.pid\nEJABBERD_BYPASS_WARNINGS=true\n'
                     % (self.node, self.dist_port, self.cookie, d))
-        hosts = []
         if self.dns is not None:
             with open(os.path.join(d, "inetrc"), "w") as f:
-                f.write(self.dns.erlang_inetrc(hosts))
+                f.write(self.dns.erlang_inetrc())
         else:
             with open(os.path.join(d, "inetrc"), "w") as f:
                 f.write("{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n")
