@@ -337,6 +337,7 @@ def test_invalid_from_cuts_the_stream(peer_setup):
 
     async def body():
         alice = await login("alice@a.test/x", s.port)
+        await alice.presence()
         try:
             peer = RawPeer(s.s2s_port, cert_b, key_b)
             feats = peer.external(B, A)

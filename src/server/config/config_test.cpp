@@ -176,7 +176,7 @@ TEST(Config, UnknownKeyInTable) {
 }
 
 TEST(Config, UnknownTable) {
-  expect_error("workers = 1\n[s2s]\nlisten = []\n", 2, "s2s", "unknown table");
+  expect_error("workers = 1\n[component]\nlisten = []\n", 2, "component", "unknown table");
   expect_error("[c2s.extra]\nx = 1\n", 1, "c2s.extra", "unknown table");
 }
 
