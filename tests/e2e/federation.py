@@ -24,6 +24,7 @@ runs from a temporary directory of its own (configuration, data, log) on a loopb
 
 See test_federation_peers.py for a complete Prosody <-> ejabberd run.
 """
+import asyncio
 import datetime
 import ipaddress
 import os
@@ -36,6 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 import dns.flags
 import dns.message
@@ -949,3 +951,92 @@ class World:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ---- what every federation test checks ----------------------------------------------------
+
+class Presences:
+    """Every presence a client receives (any type), for bounded waits on a particular one."""
+
+    def __init__(self, client):
+        self.items = []
+        for ev in ("presence_available", "presence_unavailable", "presence_subscribe",
+                   "presence_subscribed", "presence_unsubscribe", "presence_unsubscribed",
+                   "presence_error"):
+            client.add_event_handler(ev, self._on)
+
+    def _on(self, pres):
+        self.items.append((pres["from"].bare, pres["type"]))
+
+    async def wait(self, bare, types, timeout=30):
+        await until(lambda: any(f == bare and t in types for f, t in self.items), timeout,
+                    lambda: "presence %s from %s; got %r" % (types, bare, self.items))
+
+
+async def until(pred, timeout, what):
+    """Waits (bounded) until pred() is true; AssertionError naming what() otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        if loop.time() >= deadline:
+            raise AssertionError("not within %ss: %s" % (timeout, what()))
+        await asyncio.sleep(0.05)
+
+
+AVAILABLE = ("available", "chat", "away", "xa", "dnd")
+
+
+async def federate(p, e, password="secret"):
+    """alice on server `p` and bob on server `e` (any objects login_at takes): mutual
+    subscription, presence, messages both ways, checked on both servers' rosters."""
+    alice = await login_at(p, "alice", password)
+    bob = await login_at(e, "bob", password)
+    try:
+        # slixmpp's defaults: auto_authorize and auto_subscribe, so bob approves alice's
+        # request and subscribes back, which alice approves in turn.
+        pa, pb = Presences(alice), Presences(bob)
+        alice.send_presence()
+        bob.send_presence()
+        await asyncio.gather(alice.ping_server(), bob.ping_server())
+        alice.send_presence(pto=bob.boundjid.bare, ptype="subscribe")
+        # Each request crossed the federation link (whether the approval itself is shown to
+        # the client as a presence differs between servers; the roster pushes below are not).
+        await pb.wait(alice.boundjid.bare, ("subscribe",), 60)
+        await pa.wait(bob.boundjid.bare, ("subscribe",), 60)
+        # Both servers' rosters say "both" (asked with roster gets, not slixmpp's local view,
+        # which its own auto-subscribe bookkeeping can leave behind the server's).
+        async def subscription(client, contact):
+            # No 'ver' attribute: the whole roster, never "unchanged since version X".
+            iq = await client.iq_get(None, ET.Element("{jabber:iq:roster}query"))
+            for item in iq.xml.iter("{jabber:iq:roster}item"):
+                if item.get("jid") == contact:
+                    return item.get("subscription")
+            return None
+
+        async def both():
+            return (await subscription(alice, bob.boundjid.bare),
+                    await subscription(bob, alice.boundjid.bare))
+        state = None
+        for _ in range(60):     # bounded: at most ~60 round trips a side
+            state = await both()
+            if state == ("both", "both"):
+                break
+            await asyncio.sleep(0.5)
+        assert state == ("both", "both"), state
+        # Both now see the other online (presence probes / broadcast after subscription).
+        await pa.wait(bob.boundjid.bare, AVAILABLE, 30)
+        await pb.wait(alice.boundjid.bare, AVAILABLE, 30)
+
+        alice.say(bob.boundjid.bare, "hello from " + p.domain)
+        m = await bob.next_message(30, pred=lambda m: m["body"])
+        assert m["body"] == "hello from " + p.domain
+        assert m["from"].bare == alice.boundjid.bare and m["type"] == "chat"
+
+        bob.say(alice.boundjid.bare, "hello from " + e.domain)
+        m = await alice.next_message(30, pred=lambda m: m["body"])
+        assert m["body"] == "hello from " + e.domain
+        assert m["from"].bare == bob.boundjid.bare and m["type"] == "chat"
+
+    finally:
+        import clients
+        await clients.close_all(alice, bob)
