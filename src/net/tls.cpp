@@ -89,14 +89,19 @@ int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen,
 // connection (SSL_get_verify_result) for peer_certificate(), and the stream decides.
 int keep_verify_result(int, X509_STORE_CTX*) { return 1; }
 
-// RFC 6125 §6.4: identifiers compare in lower case, without a trailing dot.
-std::string ascii_lower(std::string_view in) {
+std::string lower_copy(std::string_view in) {
   std::string s(in);
   for (auto& c : s) {
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
     }
   }
+  return s;
+}
+
+// RFC 6125 §6.4: identifiers compare in lower case (ASCII only), without a trailing dot.
+std::string ascii_lower(std::string_view in) {
+  std::string s = lower_copy(in);
   if (!s.empty() && s.back() == '.') {
     s.pop_back();
   }
@@ -399,10 +404,9 @@ PeerCertificate peer_certificate(SSL* ssl) {
       if (nid == NID_SRVName && value->type == V_ASN1_IA5STRING) {
         // RFC 4985 SRVName "_service.name"; RFC 6120 §13.7.1.2: "_xmpp-server" for s2s.
         has_san_id = true;
-        std::string s = text(value->value.ia5string);
+        std::string s = lower_copy(text(value->value.ia5string));
         static constexpr std::string_view kService = "_xmpp-server.";
-        if (clean(s) && s.size() > kService.size() &&
-            ascii_lower(s.substr(0, kService.size())) == kService &&
+        if (clean(s) && s.size() > kService.size() && s.starts_with(kService) &&
             s.find('*') == std::string::npos) {
           add(ascii_lower(s.substr(kService.size())));
         }
