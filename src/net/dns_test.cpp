@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,9 +10,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <array>
+#include <boost/asio/write.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -295,8 +295,7 @@ class FakeDns {
       if (!out) {
         continue;
       }
-      co_await socket_.async_send_to(asio::buffer(*out), from,
-                                     asio::as_tuple(asio::use_awaitable));
+      co_await socket_.async_send_to(asio::buffer(*out), from, asio::as_tuple(asio::use_awaitable));
     }
   }
 
@@ -314,14 +313,14 @@ class FakeDns {
   asio::awaitable<void> serve_tcp(tcp::socket s) {
     for (;;) {
       std::array<std::uint8_t, 2> len{};
-      auto [ec, n] = co_await asio::async_read(s, asio::buffer(len),
-                                               asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await asio::async_read(s, asio::buffer(len), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         co_return;
       }
       std::vector<std::uint8_t> q(static_cast<std::size_t>(len[0] << 8 | len[1]));
-      auto [ec2, n2] = co_await asio::async_read(s, asio::buffer(q),
-                                                 asio::as_tuple(asio::use_awaitable));
+      auto [ec2, n2] =
+          co_await asio::async_read(s, asio::buffer(q), asio::as_tuple(asio::use_awaitable));
       if (ec2) {
         co_return;
       }
@@ -380,9 +379,10 @@ class FakeDns {
     if (truncated) {
       reply.answers.clear();
     }
-    std::vector<std::uint8_t> out{q[0], q[1],
-                                  static_cast<std::uint8_t>(truncated ? 0x87 : 0x85),  // QR AA (TC) RD
-                                  static_cast<std::uint8_t>(0x80 | reply.rcode)};
+    std::vector<std::uint8_t> out{
+        q[0], q[1],
+        static_cast<std::uint8_t>(truncated ? 0x87 : 0x85),  // QR AA (TC) RD
+        static_cast<std::uint8_t>(0x80 | reply.rcode)};
     put16(out, 1);
     put16(out, reply.raw ? reply.raw->first : static_cast<std::uint16_t>(reply.answers.size()));
     put16(out, 0);
@@ -448,7 +448,8 @@ class ResolverTest : public ::testing::Test {
     dns_.set("dotxmpps.test", kA, answers({a_rr("127.0.0.8")}));
     // mixed.test: no direct TLS, STARTTLS at one host.
     dns_.set("_xmpps-server._tcp.mixed.test", kSrv, answers({srv_rr(0, 0, 0, ".")}));
-    dns_.set("_xmpp-server._tcp.mixed.test", kSrv, answers({srv_rr(0, 0, 5299, "host.mixed.test")}));
+    dns_.set("_xmpp-server._tcp.mixed.test", kSrv,
+             answers({srv_rr(0, 0, 5299, "host.mixed.test")}));
     dns_.set("host.mixed.test", kA, answers({a_rr("127.0.0.9")}));
     // deadtargets.test: SRV targets without addresses.
     dns_.set("_xmpp-server._tcp.deadtargets.test", kSrv,
@@ -536,8 +537,8 @@ TEST_F(ResolverTest, SrvRecordsOfBothServicesWithTheirAddresses) {
 TEST_F(ResolverTest, TruncatedAnswersAreRetriedOverTcp) {
   std::vector<Rr> many;
   for (int i = 0; i < 40; ++i) {
-    many.push_back(srv_rr(static_cast<std::uint16_t>(i), 0, 5269,
-                          "host" + std::to_string(i) + ".big.test"));
+    many.push_back(
+        srv_rr(static_cast<std::uint16_t>(i), 0, 5269, "host" + std::to_string(i) + ".big.test"));
   }
   dns_.set("_xmpp-server._tcp.big.test", kSrv, truncated(many));
   dns_.set("host0.big.test", kA, truncated({a_rr("127.0.0.20")}));
@@ -690,7 +691,8 @@ TEST_F(ResolverTest, DestroyingTheResolverEndsItsLookups) {
 }
 
 TEST_F(ResolverTest, BadDnsServerFailsEveryLookup) {
-  Resolver resolver(io_.get_executor(), ResolverOptions{"not-an-address:53", std::chrono::seconds(1)});
+  Resolver resolver(io_.get_executor(),
+                    ResolverOptions{"not-an-address:53", std::chrono::seconds(1)});
   auto r = resolve(resolver, "plain.test");
   EXPECT_EQ(r.error, Error::kNotFound);
   EXPECT_NE(r.message.find("not-an-address:53"), std::string::npos) << r.message;
@@ -744,7 +746,7 @@ TEST_F(ResolverTest, MalformedAnswersAreErrorsNotCrashes) {
   // An SRV record whose RDLENGTH runs past the end of the message.
   std::vector<std::uint8_t> truncated{0xC0, 0x0C, 0, 33, 0, 1, 0, 0, 1, 0, 0, 40, 0, 1, 0};
   // An SRV target that is a compression pointer past the end of the message.
-  std::vector<std::uint8_t> loop{0xC0, 0x0C, 0, 33, 0, 1, 0,    0,   1,    0,
+  std::vector<std::uint8_t> loop{0xC0, 0x0C, 0, 33, 0, 1, 0,    0,    1,    0,
                                  0,    8,    0, 0,  0, 0, 0x14, 0x6B, 0xFF, 0xFF};
   // More answers announced than present.
   std::vector<std::uint8_t> short_count{0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 1, 0, 0, 4, 127, 0, 0, 1};

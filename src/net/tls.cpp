@@ -1,11 +1,11 @@
 #include "net/tls.hpp"
 
+#include <idn2.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <idn2.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
@@ -80,8 +80,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 }
 
 // The same for servers connecting to the s2s ports: "xmpp-server" (XEP-0368 §3, last rule).
-int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen,
-                    const unsigned char* in, unsigned int inlen, void*) {
+int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void*) {
   return select_protocol(kAlpnServer, out, outlen, in, inlen);
 }
 
@@ -202,8 +202,8 @@ Result<std::shared_ptr<ssl::context>> make_server_context(const CertificatePaths
   return ctx;
 }
 
-Result<TlsManager::S2sContexts> TlsManager::make_s2s_contexts(
-    const CertificatePaths& p, const std::optional<fs::path>& ca) {
+Result<TlsManager::S2sContexts> TlsManager::make_s2s_contexts(const CertificatePaths& p,
+                                                              const std::optional<fs::path>& ca) {
   // One CA store for both contexts (it can hold the whole system bundle).
   std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
   if (!store) {

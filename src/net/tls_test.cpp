@@ -1,6 +1,8 @@
 // s2s TLS: the s2s contexts of TlsManager, peer_certificate / authenticates and
 // Transport::handshake_client, over real loopback connections between two Transports, with a
 // CA and certificates made here.
+#include "net/tls.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -19,7 +21,6 @@
 #include <optional>
 #include <string>
 
-#include "net/tls.hpp"
 #include "net/transport.hpp"
 
 namespace starling::net {
@@ -58,8 +59,8 @@ struct CertSpec {
   std::string cn;
   std::string san;  // OpenSSL config syntax: "DNS:a.test,otherName:..." ("" for none)
   bool ca = false;
-  long not_before = -3600;       // seconds from now
-  long not_after = 24 * 3600;    // seconds from now
+  long not_before = -3600;     // seconds from now
+  long not_after = 24 * 3600;  // seconds from now
 };
 
 // Issues a certificate for a fresh key, signed by `issuer` (self-signed when null).
@@ -233,8 +234,8 @@ SSL_CTX* native(const std::shared_ptr<asio::ssl::context>& c) {
 TEST_F(S2sTlsTest, MutualCertificatesFromTheCa) {
   auto server = manager("server", {"server.test", "DNS:server.test"});
   auto client = manager("client", {"client.test", "DNS:client.test"});
-  connect(native(server->s2s_server_context()), native(client->s2s_client_context()),
-          "server.test", "xmpp-server");
+  connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "server.test",
+          "xmpp-server");
   expect_connected();
   // What the receiving server knows of the initiating one (RFC 6120 §13.7.2.1: checked against
   // the stream's 'from').
@@ -260,8 +261,8 @@ TEST_F(S2sTlsTest, MutualCertificatesFromTheCa) {
 TEST_F(S2sTlsTest, NoAlpnOfferedStillConnects) {
   auto server = manager("server", {"server.test", "DNS:server.test"});
   auto client = manager("client", {"client.test", "DNS:client.test"});
-  connect(native(server->s2s_server_context()), native(client->s2s_client_context()),
-          "server.test", "");
+  connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "server.test",
+          "");
   expect_connected();
   EXPECT_EQ(server_.alpn, "");
   EXPECT_TRUE(authenticates(client_.peer, "server.test"));
@@ -272,8 +273,8 @@ TEST_F(S2sTlsTest, OtherAlpnIsNotSelected) {
   // context still selects only "xmpp-client".
   auto server = manager("server", {"server.test", "DNS:server.test"});
   auto client = manager("client", {"client.test", "DNS:client.test"});
-  connect(native(server->s2s_server_context()), native(client->s2s_client_context()),
-          "server.test", "xmpp-client");
+  connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "server.test",
+          "xmpp-client");
   expect_connected();
   EXPECT_EQ(server_.alpn, "");
   connect(native(server->context()), native(client->s2s_client_context()), "server.test",
@@ -309,8 +310,8 @@ TEST_F(S2sTlsTest, WildcardCertificate) {
 TEST_F(S2sTlsTest, SelfSignedPeerIsPresentedButNotValid) {
   auto server = manager("server", {"server.test", "DNS:server.test"});
   auto client = manager("client", {"client.test", "DNS:client.test"}, /*self_signed=*/true);
-  connect(native(server->s2s_server_context()), native(client->s2s_client_context()),
-          "server.test", "xmpp-server");
+  connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "server.test",
+          "xmpp-server");
   expect_connected();
   EXPECT_TRUE(server_.peer.presented);
   EXPECT_FALSE(server_.peer.chain_valid);
@@ -345,8 +346,7 @@ TEST_F(S2sTlsTest, UnknownCaIsNotValid) {
 TEST_F(S2sTlsTest, ClientWithoutCertificate) {
   auto server = manager("server", {"server.test", "DNS:server.test"});
   asio::ssl::context bare(asio::ssl::context::tls_client);
-  connect(native(server->s2s_server_context()), bare.native_handle(), "server.test",
-          "xmpp-server");
+  connect(native(server->s2s_server_context()), bare.native_handle(), "server.test", "xmpp-server");
   expect_connected();
   EXPECT_FALSE(server_.peer.presented);
   EXPECT_FALSE(server_.peer.chain_valid);
@@ -356,11 +356,11 @@ TEST_F(S2sTlsTest, ClientWithoutCertificate) {
 
 // (f) An expired certificate from the CA is not valid.
 TEST_F(S2sTlsTest, ExpiredCertificateIsNotValid) {
-  auto server = manager("server", {"server.test", "DNS:server.test", false, -30 * 24 * 3600L,
-                                   -24 * 3600L});
+  auto server =
+      manager("server", {"server.test", "DNS:server.test", false, -30 * 24 * 3600L, -24 * 3600L});
   auto client = manager("client", {"client.test", "DNS:client.test"});
-  connect(native(server->s2s_server_context()), native(client->s2s_client_context()),
-          "server.test", "xmpp-server");
+  connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "server.test",
+          "xmpp-server");
   expect_connected();
   EXPECT_TRUE(client_.peer.presented);
   EXPECT_FALSE(client_.peer.chain_valid);
@@ -372,12 +372,12 @@ TEST_F(S2sTlsTest, ExpiredCertificateIsNotValid) {
 // RFC 6120 §13.7.1.2: SRV-IDs for _xmpp-server count, those of other services do not; XmppAddr
 // bare domains count; with any of them the CN is ignored (RFC 6125 §6.4.4).
 TEST_F(S2sTlsTest, SrvIdAndXmppAddrIdentifiers) {
-  auto server = manager(
-      "server", {"cn.test",
-                 "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_XMPP-Server.srv.test,"
-                 "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_xmpp-client.c2s-only.test,"
-                 "otherName:1.3.6.1.5.5.7.8.5;UTF8:xmpp.test,"
-                 "otherName:1.3.6.1.5.5.7.8.5;UTF8:user@jid.test"});
+  auto server =
+      manager("server", {"cn.test",
+                         "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_XMPP-Server.srv.test,"
+                         "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_xmpp-client.c2s-only.test,"
+                         "otherName:1.3.6.1.5.5.7.8.5;UTF8:xmpp.test,"
+                         "otherName:1.3.6.1.5.5.7.8.5;UTF8:user@jid.test"});
   auto client = manager("client", {"client.test", "DNS:client.test"});
   connect(native(server->s2s_server_context()), native(client->s2s_client_context()), "srv.test",
           "");
@@ -411,8 +411,9 @@ TEST_F(S2sTlsTest, InternationalizedNamesCompareAsALabels) {
   expect_connected();
   ASSERT_TRUE(client_.peer.chain_valid) << client_.peer.chain_error;
   EXPECT_TRUE(authenticates(client_.peer, "xn--bcher-kva.test"));
-  EXPECT_TRUE(authenticates(client_.peer, "b\xc3\xbc"
-                                          "cher.test"));
+  EXPECT_TRUE(authenticates(client_.peer,
+                            "b\xc3\xbc"
+                            "cher.test"));
   EXPECT_FALSE(authenticates(client_.peer, "bucher.test"));
 }
 
@@ -490,8 +491,9 @@ TEST(DnsIdMatches, Rules) {
   EXPECT_FALSE(dns_id_matches("*.*.net", "a.b.net"));
   EXPECT_FALSE(dns_id_matches("*.example.net", "*.example.net"));
   EXPECT_FALSE(dns_id_matches("", ""));
-  EXPECT_TRUE(dns_id_matches("xn--bcher-kva.example", "b\xc3\xbc"
-                                                     "cher.example"));
+  EXPECT_TRUE(dns_id_matches("xn--bcher-kva.example",
+                             "b\xc3\xbc"
+                             "cher.example"));
   // certificate_matches (starlingctl check) uses the same rules.
   CertificateInfo info{{"*.example.net", "example.org"}, false, 10};
   EXPECT_TRUE(certificate_matches(info, "chat.example.net"));
