@@ -132,9 +132,8 @@ std::vector<SrvRecord> order_srv(std::vector<SrvRecord> records,
   out.reserve(records.size());
   auto begin = records.begin();
   while (begin != records.end()) {
-    auto end = std::find_if(begin, records.end(), [&](const SrvRecord& r) {
-      return r.priority != begin->priority;
-    });
+    auto end = std::find_if(begin, records.end(),
+                            [&](const SrvRecord& r) { return r.priority != begin->priority; });
     std::vector<SrvRecord> group(std::make_move_iterator(begin), std::make_move_iterator(end));
     // "all those with weight 0 are placed at the beginning of the list"
     std::stable_partition(group.begin(), group.end(),
@@ -209,7 +208,8 @@ struct Resolver::Impl {
       return;
     }
     if (it == watches.end()) {
-      auto watch = std::make_shared<Watch>(Watch{this, fd, asio::posix::stream_descriptor(executor)});
+      auto watch =
+          std::make_shared<Watch>(Watch{this, fd, asio::posix::stream_descriptor(executor)});
       error_code ec;
       watch->descriptor.assign(fd, ec);
       if (ec) {
@@ -533,12 +533,13 @@ struct Resolver::Impl::Lookup : std::enable_shared_from_this<Lookup> {
       return;
     }
     bool timed_out = std::any_of(hosts.begin(), hosts.end(), [](const Host& h) {
-      return h.a == Outcome::kTimeout || h.aaaa == Outcome::kTimeout ||
-             h.a == Outcome::kPending || h.aaaa == Outcome::kPending;
+      return h.a == Outcome::kTimeout || h.aaaa == Outcome::kTimeout || h.a == Outcome::kPending ||
+             h.aaaa == Outcome::kPending;
     });
     if (timed_out) {
-      finish(ResolveResult::Error::kTimeout, "DNS timeout looking up the addresses of " +
-                                                 (fallback ? domain : "the SRV targets of " + domain));
+      finish(ResolveResult::Error::kTimeout,
+             "DNS timeout looking up the addresses of " +
+                 (fallback ? domain : "the SRV targets of " + domain));
     } else if (fallback) {
       finish(ResolveResult::Error::kNotFound, "no SRV or A/AAAA records for " + domain);
     } else {
@@ -594,8 +595,8 @@ Resolver::Resolver(asio::any_io_executor executor, ResolverOptions options)
   opts.sock_state_cb_data = impl_.get();
   // Two tries per server; c-ares doubles the wait for the second round, so the first gets a third
   // of the lookup's time. The lookup's own deadline bounds the whole anyway.
-  auto total = static_cast<int>(std::max<std::chrono::milliseconds::rep>(
-      impl_->options.timeout.count(), 30));
+  auto total = static_cast<int>(
+      std::max<std::chrono::milliseconds::rep>(impl_->options.timeout.count(), 30));
   opts.timeout = std::max(10, total / 3);
   opts.tries = 2;
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;

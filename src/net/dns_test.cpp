@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -20,6 +24,7 @@ namespace {
 
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
+using tcp = asio::ip::tcp;
 using Error = ResolveResult::Error;
 
 // ---- order_srv --------------------------------------------------------------------------------
@@ -212,20 +217,41 @@ struct Reply {
   bool silent = false;
   // Raw bytes for the answer section, with this answer count (malformed answers).
   std::optional<std::pair<std::uint16_t, std::vector<std::uint8_t>>> raw;
+  // Over UDP, answer with the TC bit and no records: the full answer comes over TCP.
+  bool truncate_udp = false;
 };
 
 class FakeDns {
  public:
-  FakeDns(asio::io_context& io, const std::string& address) : socket_(io) {
-    boost::system::error_code ec;
-    udp::endpoint ep(asio::ip::make_address(address), 0);
-    socket_.open(ep.protocol(), ec);
-    if (!ec) {
-      socket_.bind(ep, ec);
+  FakeDns(asio::io_context& io, const std::string& address) : socket_(io), acceptor_(io) {
+    // UDP on a free port, and TCP on the same one for truncated answers (RFC 7766); that port
+    // may be taken for TCP (TIME_WAIT of an earlier test's connection): then another.
+    for (int attempt = 0; attempt < 20 && !ok_; ++attempt) {
+      boost::system::error_code ec;
+      socket_.close(ec);
+      acceptor_.close(ec);
+      udp::endpoint ep(asio::ip::make_address(address), 0);
+      socket_.open(ep.protocol(), ec);
+      if (!ec) {
+        socket_.bind(ep, ec);
+      }
+      if (ec) {
+        return;  // no such address here (IPv6)
+      }
+      tcp::endpoint tep(ep.address(), socket_.local_endpoint().port());
+      acceptor_.open(tep.protocol(), ec);
+      if (!ec) {
+        acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+        acceptor_.bind(tep, ec);
+      }
+      if (!ec) {
+        acceptor_.listen(8, ec);
+      }
+      ok_ = !ec;
     }
-    ok_ = !ec;
     if (ok_) {
       asio::co_spawn(io, serve(), asio::detached);
+      asio::co_spawn(io, accept(), asio::detached);
     }
   }
   bool ok() const { return ok_; }
@@ -248,6 +274,7 @@ class FakeDns {
   void close() {
     boost::system::error_code ec;
     socket_.close(ec);
+    acceptor_.close(ec);
   }
 
  private:
@@ -264,38 +291,79 @@ class FakeDns {
         continue;
       }
       std::vector<std::uint8_t> q(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-      // The question: labels, then QTYPE and QCLASS.
-      std::size_t p = 12;
-      std::string name;
-      while (p < q.size() && q[p] != 0) {
-        std::size_t len = q[p];
-        if (!name.empty()) {
-          name += '.';
-        }
-        for (std::size_t i = 1; i <= len && p + i < q.size(); ++i) {
-          name += static_cast<char>(std::tolower(q[p + i]));
-        }
-        p += len + 1;
-      }
-      p += 1;
-      if (p + 4 > q.size()) {
-        continue;
-      }
-      std::uint16_t type = static_cast<std::uint16_t>(q[p] << 8 | q[p + 1]);
-      p += 4;
-      ++asked_[{name, type}];
-      auto out = answer(q, p, name, type);
+      auto out = answer(q, false);
       if (!out) {
         continue;
       }
-      co_await socket_.async_send_to(asio::buffer(*out), from,
-                                     asio::as_tuple(asio::use_awaitable));
+      co_await socket_.async_send_to(asio::buffer(*out), from, asio::as_tuple(asio::use_awaitable));
     }
   }
 
-  std::optional<std::vector<std::uint8_t>> answer(const std::vector<std::uint8_t>& q,
-                                                  std::size_t question_end,
-                                                  const std::string& name, std::uint16_t type) {
+  asio::awaitable<void> accept() {
+    for (;;) {
+      auto [ec, s] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        co_return;
+      }
+      asio::co_spawn(acceptor_.get_executor(), serve_tcp(std::move(s)), asio::detached);
+    }
+  }
+
+  // RFC 7766 §8: each message with a two-byte length in front.
+  asio::awaitable<void> serve_tcp(tcp::socket s) {
+    for (;;) {
+      std::array<std::uint8_t, 2> len{};
+      auto [ec, n] =
+          co_await asio::async_read(s, asio::buffer(len), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        co_return;
+      }
+      std::vector<std::uint8_t> q(static_cast<std::size_t>(len[0] << 8 | len[1]));
+      auto [ec2, n2] =
+          co_await asio::async_read(s, asio::buffer(q), asio::as_tuple(asio::use_awaitable));
+      if (ec2) {
+        co_return;
+      }
+      ++tcp_queries_;
+      auto out = answer(q, true);
+      if (!out) {
+        continue;
+      }
+      std::vector<std::uint8_t> framed;
+      put16(framed, static_cast<std::uint16_t>(out->size()));
+      framed.insert(framed.end(), out->begin(), out->end());
+      co_await asio::async_write(s, asio::buffer(framed), asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+ public:
+  int tcp_queries() const { return tcp_queries_; }
+
+ private:
+  std::optional<std::vector<std::uint8_t>> answer(const std::vector<std::uint8_t>& q, bool tcp) {
+    if (q.size() < 12) {
+      return std::nullopt;
+    }
+    // The question: labels, then QTYPE and QCLASS.
+    std::size_t p = 12;
+    std::string name;
+    while (p < q.size() && q[p] != 0) {
+      std::size_t len = q[p];
+      if (!name.empty()) {
+        name += '.';
+      }
+      for (std::size_t i = 1; i <= len && p + i < q.size(); ++i) {
+        name += static_cast<char>(std::tolower(q[p + i]));
+      }
+      p += len + 1;
+    }
+    p += 1;
+    if (p + 4 > q.size()) {
+      return std::nullopt;
+    }
+    std::uint16_t type = static_cast<std::uint16_t>(q[p] << 8 | q[p + 1]);
+    std::size_t question_end = p + 4;
+    ++asked_[{name, type}];
     Reply reply;
     if (auto it = zone_.find({name, type}); it != zone_.end()) {
       reply = it->second;
@@ -307,8 +375,14 @@ class FakeDns {
     if (reply.silent) {
       return std::nullopt;
     }
-    std::vector<std::uint8_t> out{q[0], q[1], 0x85 /* QR AA RD */,
-                                  static_cast<std::uint8_t>(0x80 | reply.rcode)};
+    bool truncated = reply.truncate_udp && !tcp;
+    if (truncated) {
+      reply.answers.clear();
+    }
+    std::vector<std::uint8_t> out{
+        q[0], q[1],
+        static_cast<std::uint8_t>(truncated ? 0x87 : 0x85),  // QR AA (TC) RD
+        static_cast<std::uint8_t>(0x80 | reply.rcode)};
     put16(out, 1);
     put16(out, reply.raw ? reply.raw->first : static_cast<std::uint16_t>(reply.answers.size()));
     put16(out, 0);
@@ -331,17 +405,20 @@ class FakeDns {
   }
 
   udp::socket socket_;
+  tcp::acceptor acceptor_;
+  int tcp_queries_ = 0;
   bool ok_ = false;
   std::map<std::pair<std::string, std::uint16_t>, Reply> zone_;
   std::map<std::pair<std::string, std::uint16_t>, int> asked_;
 };
 
-Reply answers(std::vector<Rr> rrs) { return Reply{0, std::move(rrs), false, std::nullopt}; }
-Reply rcode(int rc) { return Reply{rc, {}, false, std::nullopt}; }
-Reply silent() { return Reply{0, {}, true, std::nullopt}; }
+Reply answers(std::vector<Rr> rrs) { return Reply{0, std::move(rrs), false, std::nullopt, false}; }
+Reply rcode(int rc) { return Reply{rc, {}, false, std::nullopt, false}; }
+Reply silent() { return Reply{0, {}, true, std::nullopt, false}; }
 Reply raw(std::uint16_t count, std::vector<std::uint8_t> bytes) {
-  return Reply{0, {}, false, std::pair{count, std::move(bytes)}};
+  return Reply{0, {}, false, std::pair{count, std::move(bytes)}, false};
 }
+Reply truncated(std::vector<Rr> rrs) { return Reply{0, std::move(rrs), false, std::nullopt, true}; }
 
 class ResolverTest : public ::testing::Test {
  protected:
@@ -371,7 +448,8 @@ class ResolverTest : public ::testing::Test {
     dns_.set("dotxmpps.test", kA, answers({a_rr("127.0.0.8")}));
     // mixed.test: no direct TLS, STARTTLS at one host.
     dns_.set("_xmpps-server._tcp.mixed.test", kSrv, answers({srv_rr(0, 0, 0, ".")}));
-    dns_.set("_xmpp-server._tcp.mixed.test", kSrv, answers({srv_rr(0, 0, 5299, "host.mixed.test")}));
+    dns_.set("_xmpp-server._tcp.mixed.test", kSrv,
+             answers({srv_rr(0, 0, 5299, "host.mixed.test")}));
     dns_.set("host.mixed.test", kA, answers({a_rr("127.0.0.9")}));
     // deadtargets.test: SRV targets without addresses.
     dns_.set("_xmpp-server._tcp.deadtargets.test", kSrv,
@@ -454,6 +532,24 @@ TEST_F(ResolverTest, SrvRecordsOfBothServicesWithTheirAddresses) {
   EXPECT_EQ(strings(rest["b.srv.test"].addresses), (std::vector<std::string>{"::b"}));
   // The domain's own address is not looked up when SRV records exist.
   EXPECT_EQ(dns_.asked("srv.test", kA), 0);
+}
+
+TEST_F(ResolverTest, TruncatedAnswersAreRetriedOverTcp) {
+  std::vector<Rr> many;
+  for (int i = 0; i < 40; ++i) {
+    many.push_back(
+        srv_rr(static_cast<std::uint16_t>(i), 0, 5269, "host" + std::to_string(i) + ".big.test"));
+  }
+  dns_.set("_xmpp-server._tcp.big.test", kSrv, truncated(many));
+  dns_.set("host0.big.test", kA, truncated({a_rr("127.0.0.20")}));
+  dns_.set("host7.big.test", kAaaa, truncated({aaaa_rr("::20")}));
+  Resolver resolver(io_.get_executor(), options());
+  auto r = resolve(resolver, "big.test");
+  ASSERT_EQ(r.error, Error::kNone) << r.message;
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].host, "host0.big.test");
+  EXPECT_EQ(r.candidates[1].host, "host7.big.test");
+  EXPECT_GE(dns_.tcp_queries(), 3);
 }
 
 TEST_F(ResolverTest, TrailingDotAndCaseAreAccepted) {
@@ -595,7 +691,8 @@ TEST_F(ResolverTest, DestroyingTheResolverEndsItsLookups) {
 }
 
 TEST_F(ResolverTest, BadDnsServerFailsEveryLookup) {
-  Resolver resolver(io_.get_executor(), ResolverOptions{"not-an-address:53", std::chrono::seconds(1)});
+  Resolver resolver(io_.get_executor(),
+                    ResolverOptions{"not-an-address:53", std::chrono::seconds(1)});
   auto r = resolve(resolver, "plain.test");
   EXPECT_EQ(r.error, Error::kNotFound);
   EXPECT_NE(r.message.find("not-an-address:53"), std::string::npos) << r.message;
@@ -649,7 +746,7 @@ TEST_F(ResolverTest, MalformedAnswersAreErrorsNotCrashes) {
   // An SRV record whose RDLENGTH runs past the end of the message.
   std::vector<std::uint8_t> truncated{0xC0, 0x0C, 0, 33, 0, 1, 0, 0, 1, 0, 0, 40, 0, 1, 0};
   // An SRV target that is a compression pointer past the end of the message.
-  std::vector<std::uint8_t> loop{0xC0, 0x0C, 0, 33, 0, 1, 0,    0,   1,    0,
+  std::vector<std::uint8_t> loop{0xC0, 0x0C, 0, 33, 0, 1, 0,    0,    1,    0,
                                  0,    8,    0, 0,  0, 0, 0x14, 0x6B, 0xFF, 0xFF};
   // More answers announced than present.
   std::vector<std::uint8_t> short_count{0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 1, 0, 0, 4, 127, 0, 0, 1};

@@ -1,11 +1,11 @@
 #include "net/tls.hpp"
 
+#include <idn2.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <idn2.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
@@ -80,8 +80,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 }
 
 // The same for servers connecting to the s2s ports: "xmpp-server" (XEP-0368 §3, last rule).
-int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen,
-                    const unsigned char* in, unsigned int inlen, void*) {
+int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void*) {
   return select_protocol(kAlpnServer, out, outlen, in, inlen);
 }
 
@@ -89,14 +89,19 @@ int select_alpn_s2s(SSL*, const unsigned char** out, unsigned char* outlen,
 // connection (SSL_get_verify_result) for peer_certificate(), and the stream decides.
 int keep_verify_result(int, X509_STORE_CTX*) { return 1; }
 
-// RFC 6125 §6.4: identifiers compare in lower case, without a trailing dot.
-std::string ascii_lower(std::string_view in) {
+std::string lower_copy(std::string_view in) {
   std::string s(in);
   for (auto& c : s) {
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
     }
   }
+  return s;
+}
+
+// RFC 6125 §6.4: identifiers compare in lower case (ASCII only), without a trailing dot.
+std::string ascii_lower(std::string_view in) {
+  std::string s = lower_copy(in);
   if (!s.empty() && s.back() == '.') {
     s.pop_back();
   }
@@ -197,8 +202,8 @@ Result<std::shared_ptr<ssl::context>> make_server_context(const CertificatePaths
   return ctx;
 }
 
-Result<TlsManager::S2sContexts> TlsManager::make_s2s_contexts(
-    const CertificatePaths& p, const std::optional<fs::path>& ca) {
+Result<TlsManager::S2sContexts> TlsManager::make_s2s_contexts(const CertificatePaths& p,
+                                                              const std::optional<fs::path>& ca) {
   // One CA store for both contexts (it can hold the whole system bundle).
   std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
   if (!store) {
@@ -399,10 +404,9 @@ PeerCertificate peer_certificate(SSL* ssl) {
       if (nid == NID_SRVName && value->type == V_ASN1_IA5STRING) {
         // RFC 4985 SRVName "_service.name"; RFC 6120 §13.7.1.2: "_xmpp-server" for s2s.
         has_san_id = true;
-        std::string s = text(value->value.ia5string);
+        std::string s = lower_copy(text(value->value.ia5string));
         static constexpr std::string_view kService = "_xmpp-server.";
-        if (clean(s) && s.size() > kService.size() &&
-            ascii_lower(s.substr(0, kService.size())) == kService &&
+        if (clean(s) && s.size() > kService.size() && s.starts_with(kService) &&
             s.find('*') == std::string::npos) {
           add(ascii_lower(s.substr(kService.size())));
         }
