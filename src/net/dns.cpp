@@ -485,6 +485,19 @@ struct Resolver::Impl::Lookup : std::enable_shared_from_this<Lookup> {
     resolving_addresses = true;
     issuing = true;
     for (std::size_t i = 0; i < hosts.size() && !finished; ++i) {
+      // An SRV target written as an address literal ("192.0.2.1." - not a host name as RFC 2782
+      // wants, but seen in private set-ups and test rigs): used as it is, no lookup.
+      boost::system::error_code lit_ec;
+      std::string_view lit = hosts[i].name;
+      if (!lit.empty() && lit.back() == '.') {
+        lit.remove_suffix(1);
+      }
+      auto literal = asio::ip::make_address(std::string(lit), lit_ec);
+      if (!lit_ec) {
+        (literal.is_v6() ? hosts[i].v6 : hosts[i].v4).push_back(literal);
+        hosts[i].a = hosts[i].aaaa = Outcome::kRecords;
+        continue;
+      }
       issue(hosts[i].name, kTypeAaaa, kAaaa, i);
       if (!finished) {
         issue(hosts[i].name, kTypeA, kA, i);
