@@ -13,11 +13,14 @@ namespace {
 // What the core (not a module) implements.
 std::vector<module::SpecInfo> core_specs() {
   return {
-      {"RFC 6120", "", "partial",
-       "client streams, STARTTLS, SASL, resource binding, stanza and stream errors, restricted "
-       "XML; no server-to-server streams yet",
+      {"RFC 6120", "", "complete",
+       "client and server-to-server streams, STARTTLS, SASL, resource binding, stanza and "
+       "stream errors, restricted XML; s2s: DNS SRV with A/AAAA fallback (c-ares), one link "
+       "per domain pair with queueing, bounces (remote-server-not-found/-timeout), back-off "
+       "and idle close, <invalid-from/> and <host-unknown/> for stanzas a peer may not send",
        "tests/e2e/test_streams.py, tests/e2e/test_sasl.py, tests/e2e/test_clients.py, "
-       "src/xml/*_test.cpp"},
+       "tests/e2e/test_s2s.py, tests/e2e/test_s2s_interop.py, src/xml/*_test.cpp, "
+       "src/net/dns_test.cpp"},
       {"RFC 6121", "", "complete",
        "§8.5 delivery rules for every stanza type to bare JIDs, full JIDs, unavailable and "
        "non-existent accounts; iq to a resource only from those who share its presence "
@@ -27,7 +30,24 @@ std::vector<module::SpecInfo> core_specs() {
        "tests/e2e/test_presence.py"},
       {"RFC 7622", "", "complete", "PRECIS (UsernameCaseMapped, OpaqueString), IDNA2008",
        "src/xmpp/jid_test.cpp"},
-      {"RFC 7590", "", "complete", "TLS 1.2+ for client streams", "tests/e2e/test_streams.py"},
+      {"RFC 7590", "", "complete", "TLS 1.2+ for client and server streams",
+       "tests/e2e/test_streams.py, tests/e2e/test_s2s.py"},
+      {"RFC 6125", "", "complete",
+       "peer certificates of servers: DNS-ID (one-label leftmost wildcard), SRV-ID "
+       "_xmpp-server, XmppAddr, CN only without them; chains checked against `s2s.ca_file` or "
+       "the system store",
+       "src/net/tls_test.cpp, tests/e2e/test_s2s.py"},
+      {"XEP-0178", "1.2", "complete",
+       "SASL EXTERNAL between servers, offered only when the peer's certificate authenticates "
+       "its domain; authzid checked; used for outgoing links when offered",
+       "tests/e2e/test_s2s.py, tests/e2e/test_s2s_interop.py"},
+      {"XEP-0220", "1.1.1", "complete",
+       "Server Dialback with dialback errors, as receiving, originating and authoritative "
+       "server; a valid certificate short-cuts verification (XEP-0344); required certificates "
+       "by default (`s2s.require_valid_certificates`); unsolicited answers ignored",
+       "tests/e2e/test_s2s.py, tests/e2e/test_s2s_interop.py"},
+      {"XEP-0185", "1.0", "complete", "dialback keys as HMAC-SHA256 of the recommended inputs",
+       "src/stream/s2s/dialback_test.cpp, tests/e2e/test_s2s_interop.py"},
       {"RFC 5802 / RFC 7677", "", "complete",
        "SCRAM-SHA-1, SCRAM-SHA-256 and -PLUS with tls-exporter, tls-server-end-point and "
        "tls-unique",
@@ -35,8 +55,11 @@ std::vector<module::SpecInfo> core_specs() {
       {"RFC 4616", "", "complete", "PLAIN, only over TLS", "tests/e2e/test_sasl.py"},
       {"RFC 3921 §3", "", "complete", "legacy session establishment answered",
        "tests/e2e/test_streams.py"},
-      {"XEP-0368", "1.1.0", "complete", "direct TLS for clients, ALPN xmpp-client",
-       "tests/e2e/test_streams.py, tests/e2e/test_clients.py"},
+      {"XEP-0368", "1.1.0", "complete",
+       "direct TLS for clients (ALPN xmpp-client) and servers (ALPN xmpp-server, "
+       "_xmpps-server SRV records ordered with _xmpp-server ones)",
+       "tests/e2e/test_streams.py, tests/e2e/test_clients.py, tests/e2e/test_s2s.py, "
+       "src/net/dns_test.cpp"},
       {"XEP-0440", "0.4.2", "complete", "advertises the channel-binding types offered",
        "tests/e2e/test_sasl.py"},
       {"RFC 4505", "", "complete",

@@ -25,7 +25,7 @@ class Server:
     """One running Starling. `extra` is TOML appended to the generated configuration."""
 
     def __init__(self, tmpdir, domains=("localhost",), extra="", c2s_extra="",
-                 listen='["127.0.0.1:0"]', s2s_address="127.0.0.1", s2s_port=0, s2s_extra=""):
+                 listen='["127.0.0.1:0"]', s2s_address="127.0.0.1", s2s_port=0, s2s_tls_port=0, s2s_extra=""):
         self.dir = tmpdir
         self.data_dir = os.path.join(tmpdir, "data")
         self.config = os.path.join(tmpdir, "starling.toml")
@@ -41,7 +41,7 @@ class Server:
                     # s2s listeners on random ports too (a system XMPP server may hold 5269);
                     # `s2s_extra` may end with sub-tables such as [s2s.hosts].
                     f'[s2s]\nlisten = ["{s2s_address}:{s2s_port}"]\n'
-                    f'direct_tls = ["{s2s_address}:0"]\n{s2s_extra}\n')
+                    f'direct_tls = ["{s2s_address}:{s2s_tls_port}"]\n{s2s_extra}\n')
         self.s2s_address = s2s_address
         self.s2s_port = None
         self.s2s_tls_port = None

@@ -33,15 +33,17 @@ class Pair:
     """Two Starlings federating through [s2s.hosts]. mode: 'certs' (both trust the CA: SASL
     EXTERNAL) or 'dialback' (self-signed certificates, require_valid_certificates = false)."""
 
-    def __init__(self, server_factory, mode="certs", a_extra="", b_extra=""):
+    def __init__(self, server_factory, mode="certs", a_extra="", b_extra="", direct_tls=False):
         self.dir = tempfile.mkdtemp(prefix="starling-s2s-")
         ca = federation.CA(os.path.join(self.dir, "ca"))
         pa = federation.free_port("127.0.0.1")
         pb = federation.free_port("127.0.0.2")
+        ta = federation.free_port("127.0.0.1")
+        tb = federation.free_port("127.0.0.2")
         self.servers = {}
-        for dom, addr, port, other, other_addr, other_port, extra in (
-                (A, "127.0.0.1", pa, B, "127.0.0.2", pb, a_extra),
-                (B, "127.0.0.2", pb, A, "127.0.0.1", pa, b_extra)):
+        for dom, addr, port, tport, other, other_addr, other_port, extra in (
+                (A, "127.0.0.1", pa, ta, B, "127.0.0.2", tb if direct_tls else pb, a_extra),
+                (B, "127.0.0.2", pb, tb, A, "127.0.0.1", ta if direct_tls else pa, b_extra)):
             if mode == "certs":
                 cert, key = ca.issue(dom)
                 s2s = ""
@@ -51,10 +53,11 @@ class Pair:
             s = server_factory(
                 domains=(dom,),
                 extra='[tls]\ncertificate = "%s"\nkey = "%s"\n' % (cert, key),
-                s2s_address=addr, s2s_port=port,
+                s2s_address=addr, s2s_port=port, s2s_tls_port=tport,
                 s2s_extra=('ca_file = "%s"\nconnect_timeout = 10\n%s%s\n'
-                           '[s2s.hosts]\n"%s" = "%s:%d"\n'
-                           % (ca.path, s2s, extra, other, other_addr, other_port)))
+                           '[s2s.hosts]\n"%s" = { address = "%s:%d", direct_tls = %s }\n'
+                           % (ca.path, s2s, extra, other, other_addr, other_port,
+                              "true" if direct_tls else "false")))
             s.adduser("alice@" + dom, "secret")
             s.adduser("bob@" + dom, "secret")
             self.servers[dom] = s
@@ -139,6 +142,17 @@ def test_federation_with_dialback(server_factory):
         wait_log(s, r"s2s-out %s->%s: authenticated \(dialback\)" % (s.domains[0], other))
         wait_log(s, r"s2s-in .*: %s authenticated \(dialback\)" % other)
         assert "SASL EXTERNAL)" not in s.log()
+
+
+def test_federation_over_direct_tls(server_factory):
+    """XEP-0368: links made with TLS from the first byte (ALPN xmpp-server) to the peers'
+    direct TLS ports, here found through [s2s.hosts] entries with direct_tls = true."""
+    p = Pair(server_factory, "certs", direct_tls=True)
+    run(subscribe_and_chat(p[A], p[B]), 90)
+    for s, other in ((p[A], B), (p[B], A)):
+        wait_log(s, r"s2s-out %s->%s: connected to [0-9.]+:%d \(direct TLS\)"
+                 % (s.domains[0], other, p[other].s2s_tls_port))
+        wait_log(s, r"s2s-out %s->%s: authenticated \(SASL EXTERNAL\)" % (s.domains[0], other))
 
 
 def test_untrusted_peer_refused_when_certificates_required(server_factory):
