@@ -364,6 +364,8 @@ void Router::to_server(StanzaPtr stanza, Jid to, Jid from, std::size_t shard) {
                        dispatch_iq(std::move(stanza), module::Target::kServer, std::move(to),
                                    std::move(from), true, shard),
                        asio::detached);
+      } else if (remote_ != nullptr && remote_->take_response(stanza)) {
+        return;
       } else if (const module::IqResponseHandler* h =
                      registry_.find_iq_response(s.attr_or("id"))) {
         (*h)(std::move(stanza));  // the answer to a module's request (e.g. XEP-0115 disco#info)

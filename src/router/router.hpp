@@ -30,6 +30,9 @@ class RemoteRoute {
   virtual ~RemoteRoute() = default;
   // `from` is an address of a local domain, `to` one of a remote domain.
   virtual void send_remote(xmpp::StanzaPtr stanza, const xmpp::Jid& from, const xmpp::Jid& to) = 0;
+  // An iq result or error addressed to a served domain itself: true when it answers a request
+  // of the remote route (e.g. a XEP-0199 ping of a link) and was taken.
+  virtual bool take_response(const xmpp::StanzaPtr& /*iq*/) { return false; }
 };
 
 class Router : public module::StanzaSink {

@@ -17,7 +17,8 @@ std::vector<module::SpecInfo> core_specs() {
        "client and server-to-server streams, STARTTLS, SASL, resource binding, stanza and "
        "stream errors, restricted XML; s2s: DNS SRV with A/AAAA fallback (c-ares), one link "
        "per domain pair with queueing, bounces (remote-server-not-found/-timeout), back-off "
-       "and idle close, <invalid-from/> and <host-unknown/> for stanzas a peer may not send",
+       "and idle close, <invalid-from/> and <host-unknown/> for stanzas a peer may not send; "
+       "XEP-0199 pings of quiet links (dead ones closed)",
        "tests/e2e/test_streams.py, tests/e2e/test_sasl.py, tests/e2e/test_clients.py, "
        "tests/e2e/test_s2s.py, tests/e2e/test_s2s_interop.py, src/xml/*_test.cpp, "
        "src/net/dns_test.cpp"},

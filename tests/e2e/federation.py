@@ -29,6 +29,7 @@ import datetime
 import ipaddress
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -1040,3 +1041,17 @@ async def federate(p, e, password="secret"):
     finally:
         import clients
         await clients.close_all(alice, bob)
+
+
+def wait_log(peer, pattern, timeout=20):
+    """Waits (bounded) until `peer.log()` matches the regex `pattern` (servers write their logs
+    asynchronously: a line may land after the stanza it describes was delivered)."""
+    deadline = time.time() + timeout
+    while True:
+        text = peer.log()
+        if re.search(pattern, text):
+            return text
+        if time.time() >= deadline:
+            raise AssertionError("no %r in the log within %ss:\n%s" % (pattern, timeout,
+                                                                        text[-5000:]))
+        time.sleep(0.1)

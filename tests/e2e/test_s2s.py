@@ -71,8 +71,9 @@ class Pair:
 async def subscribe_and_chat(sa, sb):
     """alice@a.test and bob@b.test subscribe to each other, see each other's presence and
     exchange messages both ways (RFC 6121 §3, §4 across servers)."""
-    alice = await login("alice@a.test/home", sa.port)
-    bob = await login("bob@b.test/work", sb.port)
+    plugins = ("xep_0030", "xep_0092", "xep_0199", "xep_0054")
+    alice = await login("alice@a.test/home", sa.port, plugins=plugins)
+    bob = await login("bob@b.test/work", sb.port, plugins=plugins)
     try:
         got = {"alice": asyncio.Queue(), "bob": asyncio.Queue()}
         for name, c in (("alice", alice), ("bob", bob)):
@@ -119,14 +120,34 @@ async def subscribe_and_chat(sa, sb):
         await bob["xep_0199"].ping("alice@a.test/home", timeout=10)
         info = await bob["xep_0030"].get_info("a.test", timeout=10)
         assert "urn:xmpp:ping" in info["disco_info"]["features"]
+        # vCard (XEP-0054) of a remote account.
+        vcard = alice["xep_0054"].make_vcard()
+        vcard["FN"] = "Alice of A"
+        await alice["xep_0054"].publish_vcard(vcard, timeout=10)
+        card = await bob["xep_0054"].get_vcard("alice@a.test", cached=False, timeout=10)
+        assert card["vcard_temp"]["FN"] == "Alice of A"
+
+        # RFC 6121 §4.3: a new session's initial presence makes a.test probe b.test, whose
+        # answer brings bob's current presence; b.test sees alice come back.
+        await alice.close()
+        alice = await login("alice@a.test/again", sa.port, plugins=plugins)
+        back = asyncio.Queue()
+        alice.add_event_handler("presence_available", lambda p: back.put_nowait(str(p["from"])))
+        alice.send_presence()
+        while await asyncio.wait_for(back.get(), 20) != "bob@b.test/work":
+            pass
+        assert await asyncio.wait_for(presence_from(got["bob"], "alice@a.test/again"),
+                                      20) == "alice@a.test/again"
     finally:
         await close_all(alice, bob)
 
 
 def test_federation_with_certificates(server_factory):
     """Valid certificates from the test CA both ways: SASL EXTERNAL (XEP-0178)."""
-    p = Pair(server_factory, "certs")
+    p = Pair(server_factory, "certs", a_extra="ping_interval = 1\nping_timeout = 10\n")
     run(subscribe_and_chat(p[A], p[B]), 90)
+    # XEP-0199 pings of the link a.test -> b.test, answered over b.test's link back.
+    wait_log(p[A], r"s2s-out a\.test->b\.test: ping answered")
     for s, other in ((p[A], B), (p[B], A)):
         wait_log(s, r"s2s-out %s->%s: authenticated \(SASL EXTERNAL\)" % (s.domains[0], other))
         wait_log(s, r"s2s-in .*: %s authenticated \(SASL EXTERNAL, certificate\)" % other)

@@ -667,6 +667,8 @@ class Parser {
              {"max_queued_stanzas", size(c.max_queued_stanzas, 1, 1000000)},
              {"connect_timeout", seconds(c.connect_timeout, 1, 600)},
              {"idle_timeout", seconds(c.idle_timeout, 10, 86400)},
+             {"ping_interval", seconds(c.ping_interval, 0, 86400)},
+             {"ping_timeout", seconds(c.ping_timeout, 1, 3600)},
              {"retry_initial", seconds(c.retry_initial, 0, 3600)},
              {"retry_max", seconds(c.retry_max, 0, 86400)},
              {"dns_server",

@@ -71,6 +71,8 @@ struct Config {
     std::size_t max_queued_stanzas = 1000;   // per outgoing link while it connects
     std::uint32_t connect_timeout = 30;      // seconds to resolve, connect and authenticate
     std::uint32_t idle_timeout = 600;        // seconds without traffic before a link closes
+    std::uint32_t ping_interval = 300;       // XEP-0199 ping of a quiet link; 0 = never
+    std::uint32_t ping_timeout = 60;         // seconds for the answer, else the link is dead
     std::uint32_t retry_initial = 10;        // seconds before retrying a failed domain...
     std::uint32_t retry_max = 300;           // ...doubling up to this
     std::string dns_server;                  // "ADDRESS:PORT" instead of resolv.conf

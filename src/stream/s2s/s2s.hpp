@@ -173,6 +173,8 @@ class S2sOut final : public S2sStream {
   void verify(Verify v);
   bool failed_recently() const;  // in the back-off period after a failure
   bool usable() const { return state_ != State::kClosed; }
+  // The answer to our XEP-0199 ping `id` arrived (on an incoming stream from the remote).
+  void pong(const std::string& id);
 
  private:
   enum class State { kIdle, kConnecting, kReady, kFailed, kClosed };
@@ -186,6 +188,7 @@ class S2sOut final : public S2sStream {
   boost::asio::awaitable<std::optional<Failure>> negotiate(bool direct_tls);
   boost::asio::awaitable<std::optional<Failure>> read_header_and_features(xml::Element& features);
   boost::asio::awaitable<void> ready_loop();
+  boost::asio::awaitable<void> keepalive();
   boost::asio::awaitable<void> deadline_watch(std::uint64_t attempt);
   // A db:verify answer or a stream error; true when handled.
   bool common_element(const xml::Element& e);
@@ -213,6 +216,8 @@ class S2sOut final : public S2sStream {
   boost::asio::ip::tcp::socket* connecting_ = nullptr;  // the socket being connected
   boost::asio::steady_timer deadline_;
   boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer ping_timer_;
+  std::string ping_id_;  // the ping waiting for its answer
 };
 
 // Owns every s2s stream and link; the router's route to remote domains.
@@ -224,6 +229,8 @@ class S2sManager final : public router::RemoteRoute {
 
   // router::RemoteRoute (any shard): a stanza from a local domain to a remote one.
   void send_remote(xmpp::StanzaPtr stanza, const xmpp::Jid& from, const xmpp::Jid& to) override;
+  // Answers to the links' XEP-0199 pings ("s2sping-SHARD-..." ids).
+  bool take_response(const xmpp::StanzaPtr& iq) override;
   // A connection accepted by an s2s listener, to run on `shard`.
   void accept(boost::asio::ip::tcp::socket socket, std::size_t shard, bool direct_tls);
   // XEP-0220 step 3 for an incoming stream on `reply_shard`: asks `originating`'s

@@ -101,6 +101,43 @@ void S2sManager::send_remote(xmpp::StanzaPtr stanza, const xmpp::Jid& from, cons
   });
 }
 
+bool S2sManager::take_response(const xmpp::StanzaPtr& iq) {
+  std::string_view id = iq->attr_or("id");
+  constexpr std::string_view kPrefix = "s2sping-";
+  if (id.substr(0, kPrefix.size()) != kPrefix) {
+    return false;
+  }
+  // "s2sping-SHARD-RANDOM": the link's shard, then the link by its domain pair.
+  std::string_view rest = id.substr(kPrefix.size());
+  std::size_t shard = 0;
+  auto dash = rest.find('-');
+  if (dash == std::string_view::npos || dash == 0) {
+    return true;
+  }
+  for (char c : rest.substr(0, dash)) {
+    if (c < '0' || c > '9' || shard > shards_.size()) {
+      return true;
+    }
+    shard = shard * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (shard >= shards_.size()) {
+    return true;
+  }
+  auto from = xmpp::Jid::parse(iq->attr_or("from"));
+  auto to = xmpp::Jid::parse(iq->attr_or("to"));
+  if (!from || !to) {
+    return true;
+  }
+  asio::post(shards_.executor(shard), [this, shard, local = std::string(to->domain()),
+                                       remote = std::string(from->domain()), id = std::string(id)] {
+    auto& links = per_shard_[shard]->links;
+    if (auto it = links.find(local + ' ' + remote); it != links.end()) {
+      it->second->pong(id);
+    }
+  });
+  return true;
+}
+
 void S2sManager::accept(boost::asio::ip::tcp::socket socket, std::size_t shard, bool direct_tls) {
   std::make_shared<S2sIn>(*this, shard, std::move(socket), direct_tls)->start();
 }

@@ -49,7 +49,8 @@ S2sOut::S2sOut(S2sManager& manager, std::size_t shard, std::string local, std::s
       local_(std::move(local)),
       remote_(std::move(remote)),
       deadline_(manager.shards().executor(shard)),
-      idle_timer_(manager.shards().executor(shard)) {}
+      idle_timer_(manager.shards().executor(shard)),
+      ping_timer_(manager.shards().executor(shard)) {}
 
 bool S2sOut::failed_recently() const {
   return state_ == State::kFailed && Clock::now() < retry_at_;
@@ -508,6 +509,54 @@ asio::awaitable<std::optional<S2sOut::Failure>> S2sOut::negotiate(bool direct_tl
   }
 }
 
+// XEP-0199 §4.3 (server-to-server ping): a link that has been quiet for s2s.ping_interval is
+// pinged; no answer within s2s.ping_timeout means the path is dead, and the link closes so that
+// the next stanza makes a new one instead of vanishing into it. Streams are one-way, so the
+// answer comes back on one of the remote's incoming streams and reaches pong() through the
+// router (S2sManager::take_response).
+asio::awaitable<void> S2sOut::keepalive() {
+  auto self = shared_from_this();
+  while (state_ == State::kReady && !closing_) {
+    ping_timer_.expires_after(std::chrono::seconds(config_.s2s.ping_interval));
+    auto [ec] = co_await ping_timer_.async_wait(use_tuple);
+    if (ec || state_ != State::kReady || closing_) {
+      co_return;
+    }
+    ping_id_ = "s2sping-" + std::to_string(shard_) + "-" + random_id(12);
+    xml::Element iq("iq", std::string(ns::kClient));
+    iq.set_attr("type", "get");
+    iq.set_attr("id", ping_id_);
+    iq.set_attr("from", local_);
+    iq.set_attr("to", remote_);
+    iq.add_child("ping", std::string(ns::kPing));
+    send(iq);
+    ping_timer_.expires_after(std::chrono::seconds(config_.s2s.ping_timeout));
+    co_await ping_timer_.async_wait(use_tuple);  // cancelled early by pong()
+    if (state_ != State::kReady || closing_) {
+      co_return;
+    }
+    if (!ping_id_.empty()) {
+      log::info("{}: no answer to a ping within {} s, closing the link", name_,
+                config_.s2s.ping_timeout);
+      state_ = State::kClosed;  // the next stanza opens a new link
+      begin_close(std::nullopt);
+      if (transport_) {
+        transport_->cancel();  // do not wait for a peer that is not there
+      }
+      co_return;
+    }
+  }
+}
+
+void S2sOut::pong(const std::string& id) {
+  if (id != ping_id_ || ping_id_.empty()) {
+    return;
+  }
+  log::debug("{}: ping answered", name_);
+  ping_id_.clear();
+  ping_timer_.cancel();  // next interval
+}
+
 bool S2sOut::common_element(const xml::Element& e) {
   if (e.xmlns() == kDialbackNs && e.name() == "verify") {
     std::string id(e.attr_or("id"));
@@ -567,6 +616,9 @@ asio::awaitable<void> S2sOut::ready_loop() {
   };
   asio::co_spawn(manager_.shards().executor(shard_),
                  idle(std::static_pointer_cast<S2sOut>(shared_from_this())), asio::detached);
+  if (config_.s2s.ping_interval > 0) {
+    asio::co_spawn(manager_.shards().executor(shard_), keepalive(), asio::detached);
+  }
   xml::StreamEvent ev;
   for (;;) {
     auto op = next(ev);
@@ -585,6 +637,7 @@ asio::awaitable<void> S2sOut::ready_loop() {
   }
   state_ = State::kClosed;
   idle_timer_.cancel();
+  ping_timer_.cancel();
   auto fop = finish();
   co_await std::move(fop);
 }
