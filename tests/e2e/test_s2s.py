@@ -260,6 +260,43 @@ def test_unreachable_domains_bounce(server_factory):
         silent.close()
 
 
+def test_unknown_domain_and_queue_limit(server_factory):
+    """DNS says the domain does not exist (NXDOMAIN from the fake DNS server, no SRV and no
+    A/AAAA): remote-server-not-found. A link that is still connecting holds at most
+    s2s.max_queued_stanzas; beyond, resource-constraint at once."""
+    dns = federation.FakeDNS().start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        s = server_factory(domains=(A,), s2s_extra=(
+            'dns_server = "%s"\nconnect_timeout = 3\nmax_queued_stanzas = 1\n'
+            '[s2s.hosts]\n"silent.test" = "127.0.0.1:%d"\n'
+            % (dns.addr_port, silent.getsockname()[1])))
+        s.adduser("alice@a.test", "secret")
+        s.start()
+
+        async def body():
+            alice = await login("alice@a.test/x", s.port)
+            try:
+                alice.say("someone@nowhere.test", "lost")
+                err = await alice.next_message(pred=lambda m: m["type"] == "error")
+                assert error_condition(err) == "remote-server-not-found"
+                alice.say("someone@silent.test", "first")
+                alice.say("someone@silent.test", "second")
+                err = await alice.next_message(pred=lambda m: m["type"] == "error", timeout=2)
+                assert (error_condition(err), err["body"]) == ("resource-constraint", "second")
+                err = await alice.next_message(pred=lambda m: m["type"] == "error", timeout=10)
+                assert (error_condition(err), err["body"]) == ("remote-server-timeout", "first")
+            finally:
+                await close_all(alice)
+        run(body(), 40)
+        assert ("_xmpp-server._tcp.nowhere.test", "SRV") in dns.queries
+    finally:
+        silent.close()
+        dns.stop()
+
+
 def test_policy_deny_domains(server_factory):
     s = server_factory(domains=(A,), s2s_extra='deny_domains = ["evil.test"]\n')
     s.adduser("alice@a.test", "secret")
@@ -430,6 +467,14 @@ def test_stream_level_errors(peer_setup):
     p.send("<db:result from='b.test' to='a.test'>0123456789abcdef</db:result>")
     out = p.recv_until(r"</db:result>")
     assert "type='error'" in out and "<not-authorized" in out, out
+    p.close()
+    # Dialback claiming to be one of the server's own domains: not-acceptable.
+    p = RawPeer(s.s2s_port, cert_b, key_b)
+    p.starttls(B, A)
+    p.buf = b""
+    p.send("<db:result from='a.test' to='a.test'>0123456789abcdef</db:result>")
+    out = p.recv_until(r"</db:result>")
+    assert "type='error'" in out and "<not-acceptable" in out, out
     p.close()
     # A stanza to a domain the stream did not authenticate for: <host-unknown/>.
     p = RawPeer(s.s2s_port, cert_b, key_b)

@@ -294,8 +294,9 @@ bool S2sIn::sasl_external(const xml::Element& auth) {
     }
     domain = *prepared;
   }
-  if (domain.empty() || !config_.s2s.allowed(domain)) {
-    return fail("not-authorized");
+  if (domain.empty() || !config_.s2s.allowed(domain) ||
+      manager_.router().is_local_domain(domain)) {
+    return fail("not-authorized");  // (a peer never speaks for one of our own domains)
   }
   auto cert = net::peer_certificate(transport_->native_handle());
   if (!net::authenticates(cert, domain)) {
@@ -332,7 +333,8 @@ void S2sIn::dialback_result(const xml::Element& e) {
     return;
   }
   auto from = xmpp::prep_domainpart(*from_attr);
-  if (!from) {
+  if (!from || manager_.router().is_local_domain(*from)) {
+    // Not a domain, or one of ours: no one else can be its originating server.
     dialback_error(*to, *from_attr, "not-acceptable");
     return;
   }
