@@ -53,4 +53,14 @@ fi
 if [ "$made_policy" = 1 ]; then
     $SUDO rm -f /usr/sbin/policy-rc.d
 fi
+# Nor should they start at the next boot and take the XMPP ports from Starling: the services of
+# the packages installed here are disabled (only where systemd runs; elsewhere nothing starts
+# them).
+if [ "$rc" -eq 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    for svc in prosody ejabberd; do
+        case " $missing " in
+            *" $svc "*) $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true ;;
+        esac
+    done
+fi
 exit "$rc"

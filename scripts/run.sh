@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds Starling (release) and starts it in the foreground. With no arguments it runs on the
 # built-in defaults: serves `localhost` on 127.0.0.1:5222 (STARTTLS) and :5223 (direct TLS),
-# with a self-signed certificate and a SQLite database in ./data. Arguments go to `starling`
+# servers on 127.0.0.1:5269 and :5270, with a self-signed certificate and a SQLite database in ./data. Arguments go to `starling`
 # (e.g. --config starling.toml).
 set -eu
 cd "$(dirname "$0")/.."
