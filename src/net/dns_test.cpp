@@ -534,6 +534,21 @@ TEST_F(ResolverTest, SrvRecordsOfBothServicesWithTheirAddresses) {
   EXPECT_EQ(dns_.asked("srv.test", kA), 0);
 }
 
+// Some private set-ups (and the federation test rig) write an address as the SRV target: it
+// is used as it is, without asking DNS for its A/AAAA records.
+TEST_F(ResolverTest, AddressLiteralTargetsAreUsedAsTheyAre) {
+  dns_.set("_xmpp-server._tcp.literal.test", kSrv,
+           answers({srv_rr(0, 0, 5300, "127.0.0.42."), srv_rr(1, 0, 5301, "::42")}));
+  Resolver resolver(io_.get_executor(), options());
+  auto r = resolve(resolver, "literal.test");
+  ASSERT_EQ(r.error, Error::kNone) << r.message;
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].port, 5300);
+  EXPECT_EQ(strings(r.candidates[0].addresses), (std::vector<std::string>{"127.0.0.42"}));
+  EXPECT_EQ(strings(r.candidates[1].addresses), (std::vector<std::string>{"::42"}));
+  EXPECT_EQ(dns_.asked("127.0.0.42.", kA) + dns_.asked("127.0.0.42", kA), 0);
+}
+
 TEST_F(ResolverTest, TruncatedAnswersAreRetriedOverTcp) {
   std::vector<Rr> many;
   for (int i = 0; i < 40; ++i) {

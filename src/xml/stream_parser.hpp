@@ -41,6 +41,20 @@ enum class ParseError {
   kBadFormat,        // <bad-format/>: e.g. text at the top level of the stream, depth limit
 };
 
+// The RFC 6120 §4.9.3 stream error condition of an input error.
+inline const char* stream_error_condition(ParseError e) {
+  switch (e) {
+    case ParseError::kRestrictedXml:
+      return "restricted-xml";
+    case ParseError::kPolicyViolation:
+      return "policy-violation";
+    case ParseError::kBadFormat:
+      return "bad-format";
+    default:
+      return "not-well-formed";
+  }
+}
+
 struct ParserLimits {
   std::size_t max_element_size = 262144;  // bytes of one top-level element, markup included
   std::size_t max_depth = 64;             // nesting depth of a top-level element

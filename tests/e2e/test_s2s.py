@@ -168,12 +168,28 @@ def test_federation_with_dialback(server_factory):
 def test_federation_over_direct_tls(server_factory):
     """XEP-0368: links made with TLS from the first byte (ALPN xmpp-server) to the peers'
     direct TLS ports, here found through [s2s.hosts] entries with direct_tls = true."""
-    p = Pair(server_factory, "certs", direct_tls=True)
+    p = Pair(server_factory, "certs", direct_tls=True, a_extra="idle_timeout = 10\n")
     run(subscribe_and_chat(p[A], p[B]), 90)
     for s, other in ((p[A], B), (p[B], A)):
         wait_log(s, r"s2s-out %s->%s: connected to [0-9.]+:%d \(direct TLS\)"
                  % (s.domains[0], other, p[other].s2s_tls_port))
         wait_log(s, r"s2s-out %s->%s: authenticated \(SASL EXTERNAL\)" % (s.domains[0], other))
+    # a.test's link closes after idle_timeout; the next stanza opens a new one.
+    wait_log(p[A], r"s2s-out a\.test->b\.test: idle, closing", timeout=30)
+
+    async def again():
+        alice = await login("alice@a.test/later", p[A].port)
+        bob = await login("bob@b.test/later", p[B].port)
+        try:
+            await bob.presence()
+            alice.say("bob@b.test/later", "after the idle close")
+            m = await bob.next_message(pred=lambda m: m["body"] == "after the idle close",
+                                       timeout=20)
+            assert str(m["from"]) == "alice@a.test/later"
+        finally:
+            await close_all(alice, bob)
+    run(again(), 60)
+    assert len(re.findall(r"s2s-out a\.test->b\.test: authenticated", p[A].log())) == 2
 
 
 def test_untrusted_peer_refused_when_certificates_required(server_factory):

@@ -209,20 +209,7 @@ asio::awaitable<void> C2sStream::run() {
 
 void C2sStream::parse_failed(xml::ParseError perr) {
   // RFC 6120 §4.9.3: each XML error has its stream error.
-  const char* cond = "not-well-formed";
-  switch (perr) {
-    case xml::ParseError::kRestrictedXml:
-      cond = "restricted-xml";
-      break;
-    case xml::ParseError::kPolicyViolation:
-      cond = "policy-violation";
-      break;
-    case xml::ParseError::kBadFormat:
-      cond = "bad-format";
-      break;
-    default:
-      break;
-  }
+  const char* cond = xml::stream_error_condition(perr);
   log::info("c2s {}: {} ({})", remote_, cond, parser_.error_detail());
   begin_close(cond, perr == xml::ParseError::kPolicyViolation
                         ? "Stanza larger than the server's limit"

@@ -135,20 +135,7 @@ asio::awaitable<bool> S2sStream::next(xml::StreamEvent& out) {
 
 void S2sStream::parse_failed() {
   // RFC 6120 §4.9.3: each XML error has its stream error.
-  const char* cond = "not-well-formed";
-  switch (parse_error_) {
-    case xml::ParseError::kRestrictedXml:
-      cond = "restricted-xml";
-      break;
-    case xml::ParseError::kPolicyViolation:
-      cond = "policy-violation";
-      break;
-    case xml::ParseError::kBadFormat:
-      cond = "bad-format";
-      break;
-    default:
-      break;
-  }
+  const char* cond = xml::stream_error_condition(parse_error_);
   log::info("{}: {} ({})", name_, cond, parser_.error_detail());
   begin_close(cond, parse_error_ == xml::ParseError::kPolicyViolation
                         ? "Stanza larger than the server's limit"
