@@ -282,8 +282,9 @@ class ServerImpl final : public Server {
     s2s_->shutdown();
     // Wait (bounded) for every stream to send <system-shutdown/> and close.
     asio::steady_timer t(main_);
+    std::size_t live = 0;
     for (int i = 0; i < 100; ++i) {
-      std::size_t live = 0;
+      live = 0;
       for (std::size_t s = 0; s < shards_->size(); ++s) {
         auto body = [this, s]() -> asio::awaitable<std::size_t> {
           co_return tracker_->count(s) + s2s_->live(s);
@@ -296,6 +297,9 @@ class ServerImpl final : public Server {
       }
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (live > 0) {
+      log::warn("shutdown: {} stream(s) still open after 5 s, stopping anyway", live);
     }
     main_.stop();
   }

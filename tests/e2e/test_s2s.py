@@ -163,6 +163,12 @@ def test_federation_with_dialback(server_factory):
         wait_log(s, r"s2s-out %s->%s: authenticated \(dialback\)" % (s.domains[0], other))
         wait_log(s, r"s2s-in .*: %s authenticated \(dialback\)" % other)
         assert "SASL EXTERNAL)" not in s.log()
+    # b.test shuts down: its streams end with <system-shutdown/>, which a.test takes as the end
+    # of both directions (its own link and b.test's incoming stream).
+    assert p[B].stop() == 0
+    wait_log(p[A], r"s2s-in .*: stream error from peer: system-shutdown")
+    wait_log(p[A], r"s2s-out a\.test->b\.test: stream error from peer: system-shutdown")
+    assert "unsupported element" not in p[A].log()
 
 
 def test_federation_over_direct_tls(server_factory):
@@ -272,6 +278,9 @@ def test_unreachable_domains_bounce(server_factory):
             await close_all(alice)
     try:
         run(body(), 60)
+        # The links in back-off end at once at SIGTERM (no wait for streams that never close).
+        assert s.stop() == 0
+        assert "still open after" not in s.log(), s.log()[-3000:]
     finally:
         silent.close()
 

@@ -48,7 +48,7 @@ class S2sStream : public std::enable_shared_from_this<S2sStream> {
  public:
   virtual ~S2sStream();
   // SIGTERM: <system-shutdown/> and close.
-  void shutdown();
+  virtual void shutdown();
 
  protected:
   using Clock = std::chrono::steady_clock;
@@ -173,6 +173,9 @@ class S2sOut final : public S2sStream {
   void verify(Verify v);
   bool failed_recently() const;  // in the back-off period after a failure
   bool usable() const { return state_ != State::kClosed; }
+  // SIGTERM: an established link closes its stream; one that is connecting, failed or idle
+  // ends at once (what it still holds bounces).
+  void shutdown() override;
   // The answer to our XEP-0199 ping `id` arrived (on an incoming stream from the remote).
   void pong(const std::string& id);
 

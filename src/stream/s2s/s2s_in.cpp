@@ -259,6 +259,17 @@ asio::awaitable<bool> S2sIn::handle_element(xml::Element& e) {
     stanza(e);
     co_return !closing_;
   }
+  if (ns == ns::kStream && e.name() == "error") {
+    // RFC 6120 §4.9: the peer ends the stream with an error; we close ours in return.
+    std::string condition = "undefined-condition";
+    for (const xml::Element* c : e.elements()) {
+      if (c->xmlns() == ns::kStreams && c->name() != "text") {
+        condition = c->name();
+      }
+    }
+    log::info("{}: stream error from peer: {}", name_, condition);
+    co_return false;
+  }
   log::info("{}: unsupported element <{} xmlns='{}'>", name_, e.name(), ns);
   begin_close("unsupported-stanza-type");  // RFC 6120 §4.9.3.21
   co_return false;

@@ -88,6 +88,15 @@ void S2sOut::enqueue(xmpp::StanzaPtr stanza) {
   }
 }
 
+void S2sOut::shutdown() {
+  if (state_ == State::kReady) {
+    S2sStream::shutdown();
+    return;
+  }
+  state_ = State::kClosed;
+  hard_close();
+}
+
 void S2sOut::verify(Verify v) {
   switch (state_) {
     case State::kClosed:
