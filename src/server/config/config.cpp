@@ -476,11 +476,23 @@ class Parser {
   }
 
   void anonymous_domains(const toml::node& n, const std::string& key) {
-    const toml::array* a = array(n, key, "strings");
-    if (a == nullptr) {
-      return;
-    }
     std::vector<std::string> out;
+    for (auto& [domain, where] : prepared_domains(n, key, "strings", true)) {
+      anonymous_sources_.emplace_back(domain, where, key);
+      out.push_back(std::move(domain));
+    }
+    config_.anonymous_domains = std::move(out);
+  }
+
+  // An array of domain names, each prepared as an RFC 7622 domainpart, with where each stood;
+  // bad entries (and, with `unique`, repeated ones) are errors naming their line.
+  std::vector<std::pair<std::string, toml::source_region>> prepared_domains(
+      const toml::node& n, const std::string& key, std::string_view of, bool unique) {
+    std::vector<std::pair<std::string, toml::source_region>> out;
+    const toml::array* a = array(n, key, of);
+    if (a == nullptr) {
+      return out;
+    }
     for (const toml::node& e : *a) {
       auto s = string(e, key);
       if (!s) {
@@ -491,14 +503,14 @@ class Parser {
         error(e.source(), key, quote_value(*s) + " is not a valid domain name");
         continue;
       }
-      if (std::find(out.begin(), out.end(), *prepared) != out.end()) {
+      if (unique && std::any_of(out.begin(), out.end(),
+                                [&](const auto& d) { return d.first == *prepared; })) {
         error(e.source(), key, "domain " + quote_value(*prepared) + " is listed twice");
         continue;
       }
-      anonymous_sources_.emplace_back(*prepared, e.source(), key);
-      out.push_back(std::move(*prepared));
+      out.emplace_back(std::move(*prepared), e.source());
     }
-    config_.anonymous_domains = std::move(out);
+    return out;
   }
 
   // An anonymous domain serves only throw-away accounts, so it cannot also be an ordinary one.
@@ -584,22 +596,9 @@ class Parser {
 
   // A list of remote domains (s2s.allow_domains, s2s.deny_domains).
   void domain_list(const toml::node& n, const std::string& key, std::vector<std::string>& dest) {
-    const toml::array* a = array(n, key, "domain strings");
-    if (a == nullptr) {
-      return;
-    }
     std::vector<std::string> out;
-    for (const toml::node& e : *a) {
-      auto s = string(e, key);
-      if (!s) {
-        continue;
-      }
-      auto prepared = xmpp::prep_domainpart(*s);
-      if (!prepared) {
-        error(e.source(), key, quote_value(*s) + " is not a valid domain name");
-        continue;
-      }
-      out.push_back(std::move(*prepared));
+    for (auto& [domain, where] : prepared_domains(n, key, "domain strings", false)) {
+      out.push_back(std::move(domain));
     }
     dest = std::move(out);
   }

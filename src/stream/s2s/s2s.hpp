@@ -279,8 +279,8 @@ class S2sManager final : public router::RemoteRoute {
   std::vector<std::unique_ptr<PerShard>> per_shard_;
 };
 
-// Rewrites the namespace of `e` and of its descendants in `from` to `to` (jabber:server on
-// the wire, jabber:client inside the server).
+// Rewrites the namespace of `e` and of its descendants in `from` to `to` (incoming stanzas:
+// jabber:server on the wire, jabber:client inside the server).
 void rename_namespace(xml::Element& e, std::string_view from, std::string_view to);
 
 }  // namespace starling::stream::s2s

@@ -143,13 +143,10 @@ void S2sStream::parse_failed() {
 }
 
 void S2sStream::send(const xml::Element& e) {
-  if (e.xmlns() == ns::kClient) {
-    xml::Element copy = e;
-    rename_namespace(copy, ns::kClient, ns::kServer);
-    send_raw(xml::to_string(copy, ns::kServer));
-    return;
-  }
-  send_raw(xml::to_string(e, ns::kServer));
+  // Written as if inside a jabber:client parent, a stanza in jabber:client (as the router holds
+  // it) and its jabber:client children carry no xmlns, so on the wire they inherit the stream's
+  // default namespace, jabber:server: no copy of the tree to rename it.
+  send_raw(xml::to_string(e, e.xmlns() == ns::kClient ? ns::kClient : ns::kServer));
 }
 
 void S2sStream::send_raw(std::string data) {
