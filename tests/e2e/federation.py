@@ -824,7 +824,11 @@ modules:
 
     def adduser(self, user, password):
         """Creates user@domain (ejabberdctl register; the node must be running)."""
-        r = self.ctl("register", user, self.domain, password)
+        for _ in range(20):   # bounded: a table still being created answers no_exists
+            r = self.ctl("register", user, self.domain, password)
+            if r.returncode == 0 or "no_exists" not in r.stdout + r.stderr:
+                break
+            time.sleep(0.5)
         assert r.returncode == 0, "ejabberdctl register %s: %s%s" % (user, r.stdout, r.stderr)
         return self.jid(user)
 
@@ -863,6 +867,10 @@ modules:
                 return _alive(self.pid)
             return self.proc.poll() is None
         self._wait_ports(alive, timeout)
+        # The listeners open before every module has started (the auth tables among them):
+        # `ejabberdctl started` waits until the node reports itself started.
+        r = self.ctl("started", timeout=timeout)
+        assert r.returncode == 0, "ejabberdctl started: %s%s" % (r.stdout, r.stderr)
         for u, p in self.users.items():
             self.adduser(u, p)
         return self
