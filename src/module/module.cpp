@@ -81,6 +81,20 @@ void ModuleContext::on_iq_response(std::string id_prefix, IqResponseHandler hand
   registrations_.emplace_back([reg = &registry_, it] { reg->iq_responses_.erase(it); });
 }
 
+void ModuleContext::add_service(std::string domain, ServiceHandler handler) {
+  if (domain.empty() || registry_.services_.contains(domain)) {
+    throw std::logic_error("module " + name_ + ": service domain '" + domain +
+                           "' empty or served twice");
+  }
+  auto it = registry_.services_.emplace(std::move(domain), std::move(handler)).first;
+  registrations_.emplace_back([reg = &registry_, it] { reg->services_.erase(it); });
+}
+
+const ServiceHandler* Registry::find_service(std::string_view domain) const {
+  auto it = services_.find(domain);
+  return it == services_.end() ? nullptr : &it->second;
+}
+
 void ModuleContext::provide_caps(CapsLookup lookup) {
   if (registry_.caps_) {
     throw std::logic_error("module " + name_ + ": a second caps provider");

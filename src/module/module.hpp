@@ -220,6 +220,18 @@ struct MessageHookEntry {
   MessageHook hook;
 };
 
+// A service on a domain of its own, a subdomain of a served domain (XEP-0045 MUC on
+// conference.example.org; later pubsub services and components). The router hands it every
+// stanza addressed to that domain or to any address on it, local or from a federated server,
+// including errors and iq results (the service never answers an error with an error). It runs
+// on the shard that owns the bare JID of `to` (StanzaSink::shard_of): every stanza for one room
+// arrives on one shard, in the order each sender sent them, so the service keeps an entity's
+// state on that shard without locks. `from` was stamped and checked by the stanza's origin;
+// `to` is parsed. The service answers with ModuleContext::send / StanzaSink::route, using its
+// own addresses as 'from': those go to local accounts or out over s2s like any local stanza.
+using ServiceHandler =
+    std::function<void(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from)>;
+
 // What a module implements, for docs/features.md and the DOAP file.
 struct SpecInfo {
   std::string spec;     // "XEP-0199", "RFC 6120"
@@ -359,6 +371,9 @@ class ModuleContext {
   void provide_caps(CapsLookup lookup);
   // Sees messages carrying <element xmlns=ns/> before delivery (one module may do this).
   void on_message_payload(std::string ns, std::string element, MessageHook hook);
+  // Serves `domain` (see ServiceHandler). A domain that is a served domain itself or already
+  // has a service is a start-up error (throws). s2s accepts streams for it and sends from it.
+  void add_service(std::string domain, ServiceHandler handler);
 
   // Observes a typed event (events.hpp).
   template <class E>
@@ -485,6 +500,9 @@ class Registry {
   const std::list<AccountRemovalHandler>& account_removal_handlers() const {
     return account_removal_;
   }
+  // nullptr when no module serves this domain (see ServiceHandler).
+  const ServiceHandler* find_service(std::string_view domain) const;
+  bool has_services() const { return !services_.empty(); }
 
  private:
   friend class ModuleContext;
@@ -513,6 +531,7 @@ class Registry {
   CapsLookup caps_;
   MessageHookEntry message_hook_;
   std::list<AccountRemovalHandler> account_removal_;
+  std::map<std::string, ServiceHandler, std::less<>> services_;
   static void log_handler_failure(const char* what);
 };
 

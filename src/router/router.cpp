@@ -62,9 +62,24 @@ void Router::route(StanzaPtr stanza) {
     return;
   }
   if (!is_local_domain(to.domain())) {
+    if (const module::ServiceHandler* service = registry_.find_service(to.domain())) {
+      // A module's service (MUC): handled on the shard owning the addressed entity. The answer
+      // to a ping of an s2s link from the service's domain goes to the link.
+      if (remote_ != nullptr && kind == StanzaKind::kIq && to.local().empty() &&
+          (s.attr_or("type") == "result" || s.attr_or("type") == "error") &&
+          remote_->take_response(stanza)) {
+        return;
+      }
+      std::size_t part = partition_of(to.bare_str());
+      asio::post(shards_.executor(part), [service, stanza = std::move(stanza),
+                                          to = std::move(to), from = std::move(from)]() mutable {
+        (*service)(std::move(stanza), std::move(to), std::move(from));
+      });
+      return;
+    }
     // RFC 6120 §10.4: a remote domain. Only stanzas from our own domains go out (we are no
     // relay); a peer's stanza addressed elsewhere was refused by its stream already.
-    if (remote_ != nullptr && is_local_domain(from.domain())) {
+    if (remote_ != nullptr && is_served_domain(from.domain())) {
       remote_->send_remote(std::move(stanza), from, to);
       return;
     }

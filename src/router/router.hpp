@@ -45,6 +45,11 @@ class Router : public module::StanzaSink {
     return domains_.contains(std::string(domain));
   }
   const std::vector<std::string>& domains() const { return domain_list_; }
+  // A served domain or the domain of a module's service (module::ServiceHandler, e.g. MUC):
+  // s2s accepts streams for it and sends stanzas from it.
+  bool is_served_domain(std::string_view domain) const {
+    return is_local_domain(domain) || registry_.find_service(domain) != nullptr;
+  }
 
   // Federation: stanzas for remote domains go there (set once before the shards start);
   // without it they bounce with remote-server-not-found.

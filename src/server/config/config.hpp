@@ -129,6 +129,36 @@ struct Config {
     std::uint32_t session_timeout = 600;  // seconds a session may stay idle between stages
     std::size_t max_sessions = 5;         // open sessions per user; beyond, the oldest ends
   } adhoc;
+  // XEP-0045 Multi-User Chat (modules/xep0045_muc).
+  struct Muc {
+    bool enabled = true;
+    // The MUC service domains. Empty: "conference.<domain>" for every served domain. Each one
+    // must be a subdomain of a served domain (its parent: users of that domain count as local).
+    std::vector<std::string> services;
+    // Who may create rooms: "local" (accounts of the served domains), "admins" (server and
+    // MUC admins), "anyone" (also users of federated servers).
+    std::string create_rooms = "local";
+    std::vector<std::string> admins;  // bare JIDs with owner rights in every room (and `admins`)
+    std::size_t max_rooms = 10000;        // rooms per service (persistent and temporary)
+    std::size_t max_history = 50;         // most messages a room keeps for history (§7.2.15)
+    std::size_t max_occupants = 1000;     // upper bound of any room's max users
+    std::uint32_t ghost_check_interval = 0;  // seconds between occupant pings; 0 = never
+    // Configuration of a new room (muc#roomconfig defaults; the owner may change each).
+    struct RoomDefaults {
+      bool persistent = false;
+      bool public_room = true;
+      bool members_only = false;
+      bool moderated = false;
+      std::string whois = "moderators";  // "moderators" (semi-anonymous) or "anyone"
+      std::size_t max_users = 200;
+      std::size_t history_length = 20;
+      bool change_subject = false;   // participants may change the subject
+      bool allow_invites = false;    // participants may invite to a members-only room
+      std::string allow_pm = "anyone";  // "anyone", "participants", "moderators", "none"
+      bool allow_voice_requests = true;
+    } defaults;
+  } muc;
+
   // XEP-0030: extra items of the server's disco#items (services not built into Starling).
   struct DiscoItem {
     std::string jid, node, name;

@@ -143,7 +143,7 @@ asio::awaitable<bool> S2sIn::handle_header(const xml::StreamHeader& h) {
     local_ = *local;
   }
   // RFC 6120 §4.9.1.2: the error comes in a stream of our own, from a domain we serve.
-  if (local_.empty() || !manager_.router().is_local_domain(local_)) {
+  if (local_.empty() || !manager_.router().is_served_domain(local_)) {
     std::string asked = local_;
     if (manager_.router().domains().empty()) {
       co_return false;
@@ -306,7 +306,7 @@ bool S2sIn::sasl_external(const xml::Element& auth) {
     domain = *prepared;
   }
   if (domain.empty() || !config_.s2s.allowed(domain) ||
-      manager_.router().is_local_domain(domain)) {
+      manager_.router().is_served_domain(domain)) {
     return fail("not-authorized");  // (a peer never speaks for one of our own domains)
   }
   auto cert = net::peer_certificate(transport_->native_handle());
@@ -339,12 +339,12 @@ void S2sIn::dialback_result(const xml::Element& e) {
     return;
   }
   auto to = xmpp::prep_domainpart(*to_attr);
-  if (!to || !manager_.router().is_local_domain(*to)) {
+  if (!to || !manager_.router().is_served_domain(*to)) {
     dialback_error(*to_attr, *from_attr, "item-not-found");  // XEP-0220 §2.4
     return;
   }
   auto from = xmpp::prep_domainpart(*from_attr);
-  if (!from || manager_.router().is_local_domain(*from)) {
+  if (!from || manager_.router().is_served_domain(*from)) {
     // Not a domain, or one of ours: no one else can be its originating server.
     dialback_error(*to, *from_attr, "not-acceptable");
     return;
@@ -424,7 +424,7 @@ void S2sIn::dialback_verify(const xml::Element& e) {
     return;
   }
   auto local = xmpp::prep_domainpart(*to);
-  if (!local || !manager_.router().is_local_domain(*local)) {
+  if (!local || !manager_.router().is_served_domain(*local)) {
     send_raw(dialback_element("verify", *to, *from, "error", *id, {}, "item-not-found"));
     return;
   }
@@ -455,7 +455,7 @@ void S2sIn::stanza(xml::Element& e) {
     return;
   }
   auto to = xmpp::Jid::parse(*to_attr);
-  if (to && !manager_.router().is_local_domain(to->domain())) {
+  if (to && !manager_.router().is_served_domain(to->domain())) {
     log::warn("{}: stanza to {} which is not served here", name_, *to_attr);
     begin_close("host-unknown", "This server does not serve the 'to' domain");  // §4.9.3.6
     return;
