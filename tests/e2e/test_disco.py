@@ -56,10 +56,17 @@ def test_slixmpp_walks_items_features_and_contact_form(disco_server):
             listed = list(items["disco_items"]["items"])
             assert ("localhost", AMP, "Message processing") in listed, listed
             assert ("conference.example.net", None, "Chatrooms") in listed, listed
+            # The built-in MUC service (XEP-0045) on its subdomain.
+            assert any(j == "conference.localhost" for j, _n, _name in listed), listed
             # Walk: every item on this server answers disco#info; the remote one cannot be reached
             # (no federation), which is the error a walker gets for it.
             for jid, node, _name in listed:
-                if jid == "localhost":
+                if jid == "conference.localhost":
+                    info = await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
+                                                        timeout=10)
+                    assert ("conference", "text") in {
+                        (i[0], i[1]) for i in info["disco_info"]["identities"]}
+                elif jid == "localhost":
                     info = await c["xep_0030"].get_info(jid=jid, node=node, local=False,
                                                         cached=False, timeout=10)
                     assert info["disco_info"]["node"] == node

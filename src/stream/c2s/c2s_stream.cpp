@@ -1421,9 +1421,12 @@ bool C2sStream::refuse_iq(const xml::Element& iq) {
       audience_->contains(from->bare_str())) {
     return false;  // servers and services, the account itself, or a subscriber
   }
+  // Got directed presence from this session (RFC 6121 §4.6): the entity itself or another
+  // address of it (a MUC room forwards iq from other occupants, room/nick, XEP-0045 §18.4 #3).
+  const std::string bare = from->bare_str();
   for (const auto& d : directed_) {
-    if (d == from->str() || d == from->bare_str()) {
-      return false;  // got directed presence from this session (RFC 6121 §4.6)
+    if (d.starts_with(bare) && (d.size() == bare.size() || d[bare.size()] == '/')) {
+      return false;
     }
   }
   // §8.5.3.1: an iq to a resource from someone who may not know it is online would leak its
