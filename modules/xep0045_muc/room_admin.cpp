@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "modules/xep0045_muc/muc_ns.hpp"
 #include "modules/xep0045_muc/room.hpp"
 #include "modules/xep0045_muc/room_config.hpp"
 #include "xmpp/dataform.hpp"
@@ -29,9 +30,6 @@ constexpr std::string_view kRegisterFormType = "http://jabber.org/protocol/muc#r
 constexpr std::string_view kRoomNickField = "muc#register_roomnick";
 constexpr std::string_view kClientNs = "jabber:client";
 
-StanzaError not_acceptable(std::string text = {}) {
-  return {xmpp::ErrorType::kModify, "not-acceptable", std::move(text)};
-}
 StanzaError not_allowed(std::string text) {
   return {xmpp::ErrorType::kCancel, "not-allowed", std::move(text)};
 }
