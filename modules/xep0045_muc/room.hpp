@@ -52,6 +52,9 @@ struct RoomConfig {
   PmPolicy allow_pm = PmPolicy::kAnyone;
   bool allow_voice_requests = true;  // muc#roomconfig_allowvoicerequests (ejabberd/Prosody)
   std::vector<Role> presence_broadcast{Role::kModerator, Role::kParticipant, Role::kVisitor};
+  // muc#roomconfig_getmemberlist: occupants with these roles may get the member list (§9.5;
+  // in semi-anonymous rooms only moderators, §5.2.1 footnote ***).
+  std::vector<Role> get_member_list{Role::kModerator, Role::kParticipant, Role::kVisitor};
   bool enable_logging = false;  // muc#roomconfig_enablelogging (we keep no public logs)
   std::size_t history_length = 20;  // muc#maxhistoryfetch
   bool operator==(const RoomConfig&) const = default;
@@ -226,6 +229,7 @@ class Room {
   std::map<std::string, Occupant> occupants_;  // by nick as joined (prepared)
   std::map<std::string, std::string> nick_of_;  // occupant full JID -> nick
   std::vector<HistoryEntry> history_;          // newest last, at most host.max_history()
+  friend struct AdminOps;  // room_admin.cpp's helpers
 };
 
 }  // namespace starling::muc
