@@ -201,10 +201,11 @@ void Service::handle(xmpp::StanzaPtr stanza, Jid to, Jid from) {
   }
   Room& room = *it->second;
   room.handle(*stanza, to, from);
-  if (room.config().persistent && !room.locked() && !sh.stored.contains(to.local())) {
+  bool going = std::find(sh.removals.begin(), sh.removals.end(), to.local()) != sh.removals.end();
+  if (!going && room.config().persistent && !room.locked() && !sh.stored.contains(to.local())) {
     sh.host.save(room);  // e.g. an instant room (§10.1.2) with persistent defaults
   }
-  if (room.empty() && (room.locked() || !room.config().persistent)) {
+  if (!going && room.empty() && (room.locked() || !room.config().persistent)) {
     sh.host.remove(room);
   }
   collect(sh);

@@ -211,7 +211,8 @@ class Parser {
                   config_.data_dir = *s;
                 }
               }},
-             {"admins", [this](const toml::node& n, const std::string& k) { admins(n, k); }},
+             {"admins",
+              [this](const toml::node& n, const std::string& k) { admins(n, k, config_.admins); }},
              {"workers",
               [this](const toml::node& n, const std::string& k) {
                 if (auto v = integer(n, k, 0, 256)) {
@@ -233,9 +234,11 @@ class Parser {
              {"adhoc", [this](const toml::node& n, const std::string& k) { adhoc(n, k); }},
              {"disco", [this](const toml::node& n, const std::string& k) { disco(n, k); }},
              {"contact", [this](const toml::node& n, const std::string& k) { contact(n, k); }},
+             {"muc", [this](const toml::node& n, const std::string& k) { muc(n, k); }},
          });
     check_registration_domains();
     check_anonymous_domains();
+    check_muc_services();
     if (errors_.empty()) {
       return std::move(config_);
     }
@@ -399,7 +402,7 @@ class Parser {
     }
   }
 
-  void admins(const toml::node& n, const std::string& key) {
+  void admins(const toml::node& n, const std::string& key, std::vector<std::string>& dest) {
     const toml::array* a = array(n, key, "strings");
     if (a == nullptr) {
       return;
@@ -422,7 +425,7 @@ class Parser {
         out.push_back(std::move(bare));
       }
     }
-    config_.admins = std::move(out);
+    dest = std::move(out);
   }
 
   void endpoints(const toml::node& n, const std::string& key, std::vector<Endpoint>& dest) {
@@ -511,6 +514,113 @@ class Parser {
       out.emplace_back(std::move(*prepared), e.source());
     }
     return out;
+  }
+
+  // XEP-0045 Multi-User Chat.
+  void muc(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::Muc& c = config_.muc;
+    auto size = [this](std::size_t& dest, std::int64_t min, std::int64_t max) {
+      return [this, &dest, min, max](const toml::node& v, const std::string& k) {
+        if (auto i = integer(v, k, min, max)) {
+          dest = static_cast<std::size_t>(*i);
+        }
+      };
+    };
+    auto flag = [this](bool& dest) {
+      return [this, &dest](const toml::node& v, const std::string& k) {
+        if (auto b = boolean(v, k)) {
+          dest = *b;
+        }
+      };
+    };
+    auto choice = [this](std::string& dest, std::span<const std::string_view> allowed,
+                         std::string_view what) {
+      return [this, &dest, allowed, what](const toml::node& v, const std::string& k) {
+        if (auto s = string(v, k); s && one_of(v, k, *s, allowed, what)) {
+          dest = *s;
+        }
+      };
+    };
+    static constexpr std::string_view kCreate[] = {"local", "admins", "anyone"};
+    static constexpr std::string_view kWhois[] = {"moderators", "anyone"};
+    static constexpr std::string_view kPm[] = {"anyone", "participants", "moderators", "none"};
+    Config::Muc::RoomDefaults& d = c.defaults;
+    walk(*t, key,
+         {
+             {"enabled", flag(c.enabled)},
+             {"services",
+              [this, &c](const toml::node& v, const std::string& k) {
+                c.services.clear();
+                for (auto& [domain, where] : prepared_domains(v, k, "domain strings", true)) {
+                  c.services.push_back(domain);
+                  muc_sources_.emplace_back(std::move(domain), where, k);
+                }
+              }},
+             {"create_rooms", choice(c.create_rooms, kCreate, "create_rooms value")},
+             {"admins",
+              [this, &c](const toml::node& v, const std::string& k) { admins(v, k, c.admins); }},
+             {"max_rooms", size(c.max_rooms, 1, 10000000)},
+             {"max_history", size(c.max_history, 0, 10000)},
+             {"max_occupants", size(c.max_occupants, 1, 1000000)},
+             {"ghost_check_interval",
+              [this, &c](const toml::node& v, const std::string& k) {
+                if (auto i = integer(v, k, 0, 86400)) {
+                  c.ghost_check_interval = static_cast<std::uint32_t>(*i);
+                }
+              }},
+             {"defaults",
+              [&](const toml::node& v, const std::string& k) {
+                const toml::table* dt = table(v, k);
+                if (dt == nullptr) {
+                  return;
+                }
+                walk(*dt, k,
+                     {
+                         {"persistent", flag(d.persistent)},
+                         {"public_room", flag(d.public_room)},
+                         {"members_only", flag(d.members_only)},
+                         {"moderated", flag(d.moderated)},
+                         {"whois", choice(d.whois, kWhois, "whois value")},
+                         {"max_users", size(d.max_users, 0, 1000000)},
+                         {"history_length", size(d.history_length, 0, 10000)},
+                         {"change_subject", flag(d.change_subject)},
+                         {"allow_invites", flag(d.allow_invites)},
+                         {"allow_pm", choice(d.allow_pm, kPm, "allow_pm value")},
+                         {"allow_voice_requests", flag(d.allow_voice_requests)},
+                     });
+              }},
+         });
+  }
+
+  // A MUC service domain is a subdomain of a served domain (whose users are its local users)
+  // and not a served domain itself.
+  void check_muc_services() {
+    const auto& served = config_.domains;
+    std::string all;
+    for (const auto& d : served) {
+      all += (all.empty() ? "" : ", ") + quote_value(d);
+    }
+    for (const auto& [domain, where, key] : muc_sources_) {
+      if (std::find(served.begin(), served.end(), domain) != served.end()) {
+        error(where, key,
+              "MUC service " + quote_value(domain) +
+                  " is also in domains; a service needs a domain of its own");
+        continue;
+      }
+      bool parent = std::any_of(served.begin(), served.end(), [&](const std::string& d) {
+        return domain.size() > d.size() + 1 && domain.ends_with(d) &&
+               domain[domain.size() - d.size() - 1] == '.';
+      });
+      if (!parent) {
+        error(where, key,
+              "MUC service " + quote_value(domain) +
+                  " is not a subdomain of a served domain (domains = [" + all + "])");
+      }
+    }
   }
 
   // An anonymous domain serves only throw-away accounts, so it cannot also be an ordinary one.
@@ -1085,6 +1195,7 @@ class Parser {
   Config config_;
   std::vector<std::tuple<std::string, toml::source_region, std::string>> allow_sources_;
   std::vector<std::tuple<std::string, toml::source_region, std::string>> anonymous_sources_;
+  std::vector<std::tuple<std::string, toml::source_region, std::string>> muc_sources_;
   std::vector<Issue> errors_;
 };
 

@@ -516,5 +516,73 @@ TEST(Config, S2sErrorsNameFileLineAndKey) {
   expect_error("[s2s]\nmax_bytes = 1\n", 2, "s2s.max_bytes", "unknown key");
 }
 
+TEST(Config, MucDefaults) {
+  Config c = defaults();
+  EXPECT_TRUE(c.muc.enabled);
+  EXPECT_TRUE(c.muc.services.empty());  // conference.<domain> for each served domain
+  EXPECT_EQ(c.muc.create_rooms, "local");
+  EXPECT_FALSE(c.muc.defaults.persistent);
+  EXPECT_EQ(c.muc.defaults.whois, "moderators");
+}
+
+TEST(Config, MucFull) {
+  auto r = load(R"(
+domains = ["a.test", "b.test"]
+[muc]
+services = ["Conference.A.test", "chat.b.test"]
+create_rooms = "admins"
+admins = ["boss@a.test"]
+max_rooms = 20
+max_history = 10
+max_occupants = 50
+ghost_check_interval = 600
+[muc.defaults]
+persistent = true
+public_room = false
+members_only = true
+moderated = true
+whois = "anyone"
+max_users = 30
+history_length = 5
+change_subject = true
+allow_invites = true
+allow_pm = "moderators"
+allow_voice_requests = false
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& m = r->muc;
+  EXPECT_EQ(m.services, (std::vector<std::string>{"conference.a.test", "chat.b.test"}));
+  EXPECT_EQ(m.create_rooms, "admins");
+  EXPECT_EQ(m.admins, (std::vector<std::string>{"boss@a.test"}));
+  EXPECT_EQ(m.max_rooms, 20u);
+  EXPECT_EQ(m.max_history, 10u);
+  EXPECT_EQ(m.max_occupants, 50u);
+  EXPECT_EQ(m.ghost_check_interval, 600u);
+  EXPECT_TRUE(m.defaults.persistent);
+  EXPECT_FALSE(m.defaults.public_room);
+  EXPECT_TRUE(m.defaults.members_only);
+  EXPECT_TRUE(m.defaults.moderated);
+  EXPECT_EQ(m.defaults.whois, "anyone");
+  EXPECT_EQ(m.defaults.max_users, 30u);
+  EXPECT_EQ(m.defaults.history_length, 5u);
+  EXPECT_TRUE(m.defaults.change_subject);
+  EXPECT_TRUE(m.defaults.allow_invites);
+  EXPECT_EQ(m.defaults.allow_pm, "moderators");
+  EXPECT_FALSE(m.defaults.allow_voice_requests);
+}
+
+TEST(Config, MucErrorsNameFileLineAndKey) {
+  expect_error("domains = [\"a.test\"]\n[muc]\nservices = [\"muc.other.test\"]\n", 3,
+               "muc.services", "not a subdomain of a served domain");
+  expect_error("domains = [\"a.test\", \"c.a.test\"]\n[muc]\nservices = [\"c.a.test\"]\n", 3,
+               "muc.services", "also in domains");
+  expect_error("[muc]\ncreate_rooms = \"everyone\"\n", 2, "muc.create_rooms", "local, admins, anyone");
+  expect_error("[muc]\nadmins = [\"x@y/z\"]\n", 2, "muc.admins", "not a bare JID");
+  expect_error("[muc.defaults]\nwhois = \"nobody\"\n", 2, "muc.defaults.whois", "moderators");
+  expect_error("[muc.defaults]\nallow_pm = true\n", 2, "muc.defaults.allow_pm", "string");
+  expect_error("[muc]\nenabled = \"yes\"\n", 2, "muc.enabled", "boolean");
+  expect_error("[muc]\nrooms = 1\n", 2, "muc.rooms", "unknown key");
+}
+
 }  // namespace
 }  // namespace starling::config
