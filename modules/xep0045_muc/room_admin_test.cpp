@@ -120,8 +120,8 @@ class MucAdmin : public ::testing::Test {
   }
 
   std::string admin_set(std::string_view from, const std::string& items) {
-    Element r = iq(from, "set", "<query xmlns='http://jabber.org/protocol/muc#admin'>" + items +
-                                    "</query>");
+    Element r = iq(from, "set",
+                   "<query xmlns='http://jabber.org/protocol/muc#admin'>" + items + "</query>");
     return error_or_result(r);
   }
 
@@ -137,8 +137,8 @@ class MucAdmin : public ::testing::Test {
   }
 
   Element admin_get(std::string_view from, const std::string& item) {
-    return iq(from, "get", "<query xmlns='http://jabber.org/protocol/muc#admin'>" + item +
-                               "</query>");
+    return iq(from, "get",
+              "<query xmlns='http://jabber.org/protocol/muc#admin'>" + item + "</query>");
   }
 
   // What the room sent to one session since the last clear().
@@ -171,8 +171,9 @@ class MucAdmin : public ::testing::Test {
 
   // An owner, an admin, a member and an unaffiliated guest in the room.
   void populate() {
-    EXPECT_EQ(admin_set(kOwner, "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>"
-                                "<item affiliation='member' jid='hag66@shakespeare.lit'/>"),
+    EXPECT_EQ(admin_set(kOwner,
+                        "<item affiliation='admin' jid='wiccarocks@shakespeare.lit'/>"
+                        "<item affiliation='member' jid='hag66@shakespeare.lit'/>"),
               "result");
     join(kAdminJid, "secondwitch");
     join(kMember, "thirdwitch");
@@ -192,8 +193,7 @@ class MucAdmin : public ::testing::Test {
 };
 
 std::string f(std::string_view var, std::string_view value) {
-  return "<field var='" + std::string(var) + "'><value>" + std::string(value) +
-         "</value></field>";
+  return "<field var='" + std::string(var) + "'><value>" + std::string(value) + "</value></field>";
 }
 
 // ---- §8 moderator use cases ----
@@ -201,8 +201,9 @@ std::string f(std::string_view var, std::string_view value) {
 TEST_F(MucAdmin, KickExample) {
   // §8.2 Examples 109-112.
   populate();
-  EXPECT_EQ(admin_set(kAdminJid, "<item nick='hecate' role='none'>"
-                                 "<reason>Avaunt, you cullion!</reason></item>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item nick='hecate' role='none'>"
+                      "<reason>Avaunt, you cullion!</reason></item>"),
             "result");
   EXPECT_EQ(room->occupant_count(), 3u);
   const Element* kicked = presence_about(kGuest, "hecate");
@@ -265,8 +266,9 @@ TEST_F(MucAdmin, GrantAndRevokeVoice) {
   EXPECT_EQ(role_of("hecate"), Role::kVisitor);
   EXPECT_EQ(role_of("thirdwitch"), Role::kParticipant);
   // §8.3 Example 115.
-  EXPECT_EQ(admin_set(kOwner, "<item nick='hecate' role='participant'>"
-                              "<reason>A worthy witch indeed!</reason></item>"),
+  EXPECT_EQ(admin_set(kOwner,
+                      "<item nick='hecate' role='participant'>"
+                      "<reason>A worthy witch indeed!</reason></item>"),
             "result");
   EXPECT_EQ(role_of("hecate"), Role::kParticipant);
   const Element* p = presence_about(kMember, "hecate");
@@ -292,8 +294,9 @@ TEST_F(MucAdmin, GrantAndRevokeVoice) {
   EXPECT_EQ(only.attr_or("jid"), kMember);
   EXPECT_EQ(error_or_result(admin_get(kMember, "<item role='participant'/>")), "forbidden");
   // §8.5 modifying the voice list: a batch.
-  EXPECT_EQ(admin_set(kAdminJid, "<item nick='thirdwitch' role='visitor'/>"
-                                 "<item nick='hecate' role='participant'/>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item nick='thirdwitch' role='visitor'/>"
+                      "<item nick='hecate' role='participant'/>"),
             "result");
   EXPECT_EQ(role_of("thirdwitch"), Role::kVisitor);
   EXPECT_EQ(role_of("hecate"), Role::kParticipant);
@@ -302,12 +305,14 @@ TEST_F(MucAdmin, GrantAndRevokeVoice) {
 TEST_F(MucAdmin, BatchIsAllOrNothing) {
   populate();
   // §9.2: one prohibited change and none is applied.
-  EXPECT_EQ(admin_set(kAdminJid, "<item nick='hecate' role='none'/>"
-                                 "<item nick='firstwitch' role='none'/>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item nick='hecate' role='none'/>"
+                      "<item nick='firstwitch' role='none'/>"),
             "not-allowed");
   EXPECT_EQ(room->occupant_count(), 4u);
-  EXPECT_EQ(admin_set(kAdminJid, "<item affiliation='outcast' jid='bad@shakespeare.lit'/>"
-                                 "<item affiliation='outcast' jid='crone1@shakespeare.lit'/>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item affiliation='outcast' jid='bad@shakespeare.lit'/>"
+                      "<item affiliation='outcast' jid='crone1@shakespeare.lit'/>"),
             "not-allowed");
   EXPECT_EQ(room->affiliations().count("bad@shakespeare.lit"), 0u);
   for (const Element& s : host.sent) {
@@ -320,8 +325,9 @@ TEST_F(MucAdmin, BatchIsAllOrNothing) {
 TEST_F(MucAdmin, BanExample) {
   populate();
   // §9.1 Example 120 (with a reason).
-  EXPECT_EQ(admin_set(kAdminJid, "<item affiliation='outcast' jid='hecate@shakespeare.lit'>"
-                                 "<reason>Treason</reason></item>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item affiliation='outcast' jid='hecate@shakespeare.lit'>"
+                      "<reason>Treason</reason></item>"),
             "result");
   EXPECT_EQ(room->occupant_count(), 3u);
   const Element* banned = presence_about(kGuest, "hecate");
@@ -393,8 +399,9 @@ TEST_F(MucAdmin, MembershipInMembersOnlyRoom) {
   EXPECT_EQ(list.child("query", kAdmin)->elements().front()->attr_or("jid"),
             "hag66@shakespeare.lit");
   // §9.3 granting membership (with a reserved nick): the new member is invited (§9.5 SHOULD).
-  EXPECT_EQ(admin_set(kAdminJid, "<item affiliation='member' jid='hecate@shakespeare.lit' "
-                                 "nick='Hecate'/>"),
+  EXPECT_EQ(admin_set(kAdminJid,
+                      "<item affiliation='member' jid='hecate@shakespeare.lit' "
+                      "nick='Hecate'/>"),
             "result");
   bool invited = false;
   for (const Element& s : host.sent) {
@@ -499,18 +506,18 @@ TEST_F(MucAdmin, OwnerAndAdminLists) {
   const Element* p = presence_about(kMember, "firstwitch");
   EXPECT_EQ(item_of(*p)->attr_or("affiliation"), "member");
   EXPECT_EQ(item_of(*p)->attr_or("role"), "participant");  // §10.2: loss of admin rights
-  EXPECT_EQ(error_or_result(iq(kOwner, "get",
-                               "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
-            "forbidden");
+  EXPECT_EQ(
+      error_or_result(iq(kOwner, "get", "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
+      "forbidden");
 }
 
 TEST_F(MucAdmin, ServiceAdminHasOwnerRights) {
   populate();
   host.admins.insert("root@shakespeare.lit");
-  EXPECT_EQ(iq("root@shakespeare.lit/x", "get",
-               "<query xmlns='http://jabber.org/protocol/muc#owner'/>")
-                .attr_or("type"),
-            "result");
+  EXPECT_EQ(
+      iq("root@shakespeare.lit/x", "get", "<query xmlns='http://jabber.org/protocol/muc#owner'/>")
+          .attr_or("type"),
+      "result");
   EXPECT_EQ(admin_set("root@shakespeare.lit/x", "<item nick='secondwitch' role='none'/>"),
             "result");
 }
@@ -519,20 +526,20 @@ TEST_F(MucAdmin, ConfigurationFormAndChange) {
   populate();
   Element form = iq(kOwner, "get", "<query xmlns='http://jabber.org/protocol/muc#owner'/>");
   ASSERT_EQ(form.attr_or("type"), "result");
-  const Element* x = form.child("query", "http://jabber.org/protocol/muc#owner")
-                         ->child("x", "jabber:x:data");
+  const Element* x =
+      form.child("query", "http://jabber.org/protocol/muc#owner")->child("x", "jabber:x:data");
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->attr_or("type"), "form");
   // §10.2: forbidden to non-owners.
-  EXPECT_EQ(error_or_result(iq(kAdminJid, "get",
-                               "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
+  EXPECT_EQ(error_or_result(
+                iq(kAdminJid, "get", "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
             "forbidden");
   host.sent.clear();
   int saves = host.saves;
-  ASSERT_EQ(configure(f("muc#roomconfig_roomname", "A Dark Cave") +
-                      f("muc#roomconfig_persistentroom", "1") +
-                      f("muc#roomconfig_enablelogging", "1")),
-            "result");
+  ASSERT_EQ(
+      configure(f("muc#roomconfig_roomname", "A Dark Cave") +
+                f("muc#roomconfig_persistentroom", "1") + f("muc#roomconfig_enablelogging", "1")),
+      "result");
   EXPECT_EQ(room->config().name, "A Dark Cave");
   EXPECT_TRUE(room->config().persistent);
   EXPECT_GT(host.saves, saves);
@@ -553,9 +560,9 @@ TEST_F(MucAdmin, ConfigurationFormAndChange) {
                                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
                                "<x xmlns='jabber:x:data' type='form'/></query>")),
             "bad-request");
-  EXPECT_EQ(error_or_result(iq(kOwner, "set",
-                               "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
-            "bad-request");
+  EXPECT_EQ(
+      error_or_result(iq(kOwner, "set", "<query xmlns='http://jabber.org/protocol/muc#owner'/>")),
+      "bad-request");
   EXPECT_EQ(error_or_result(iq(kAdminJid, "set",
                                "<query xmlns='http://jabber.org/protocol/muc#owner'>"
                                "<x xmlns='jabber:x:data' type='submit'/></query>")),
@@ -702,9 +709,9 @@ TEST_F(MucAdmin, Registration) {
   EXPECT_EQ(submit_nick("newbie@shakespeare.lit/x", "Hecate"), "conflict");
   EXPECT_EQ(submit_nick("newbie@shakespeare.lit/x", "thirdwitch"), "conflict");
   // Bad forms.
-  EXPECT_EQ(error_or_result(iq("newbie@shakespeare.lit/x", "set",
-                               "<query xmlns='jabber:iq:register'/>")),
-            "bad-request");
+  EXPECT_EQ(
+      error_or_result(iq("newbie@shakespeare.lit/x", "set", "<query xmlns='jabber:iq:register'/>")),
+      "bad-request");
   EXPECT_EQ(submit_nick("newbie@shakespeare.lit/x", ""), "bad-request");
   EXPECT_EQ(error_or_result(iq("newbie@shakespeare.lit/x", "set",
                                "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' "
@@ -714,9 +721,9 @@ TEST_F(MucAdmin, Registration) {
   // Banned users and, in a members-only room, non-members may not register.
   EXPECT_EQ(admin_set(kOwner, "<item affiliation='outcast' jid='evil@shakespeare.lit'/>"),
             "result");
-  EXPECT_EQ(error_or_result(iq("evil@shakespeare.lit/x", "get",
-                               "<query xmlns='jabber:iq:register'/>")),
-            "not-allowed");
+  EXPECT_EQ(
+      error_or_result(iq("evil@shakespeare.lit/x", "get", "<query xmlns='jabber:iq:register'/>")),
+      "not-allowed");
   ASSERT_EQ(configure(f("muc#roomconfig_membersonly", "1")), "result");
   EXPECT_EQ(submit_nick("newbie@shakespeare.lit/x", "newbie"), "not-allowed");
   // The reservation shows in x-roomuser-item (§7.10.2, room.cpp).
@@ -727,9 +734,9 @@ TEST_F(MucAdmin, Registration) {
   ASSERT_NE(id, nullptr);
   EXPECT_EQ(id->attr_or("name"), "hecate");
   // Cancelling the registration (XEP-0077 <remove/>): no longer a member, so out (321).
-  EXPECT_EQ(error_or_result(iq(kGuest, "set",
-                               "<query xmlns='jabber:iq:register'><remove/></query>")),
-            "result");
+  EXPECT_EQ(
+      error_or_result(iq(kGuest, "set", "<query xmlns='jabber:iq:register'><remove/></query>")),
+      "result");
   EXPECT_EQ(room->affiliations().count("hecate@shakespeare.lit"), 0u);
   EXPECT_EQ(role_of("hecate"), Role::kNone);
 }

@@ -11,7 +11,6 @@ namespace {
 namespace df = xmpp::dataform;
 using df::FieldType;
 
-
 // §15.5.3 field names.
 constexpr std::string_view kRoomName = "muc#roomconfig_roomname";
 constexpr std::string_view kRoomDesc = "muc#roomconfig_roomdesc";
@@ -154,7 +153,8 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   add_text(f, kSecret, "Password", c.password, FieldType::kTextPrivate).desc =
       "If a password is required to enter this room, specify it here.";
   {
-    auto& max = f.add(std::string(kMaxUsers), FieldType::kListSingle, "Maximum Number of Occupants");
+    auto& max =
+        f.add(std::string(kMaxUsers), FieldType::kListSingle, "Maximum Number of Occupants");
     max.values = {c.max_users == 0 ? std::string("none") : std::to_string(c.max_users)};
     bool listed = c.max_users == 0;
     for (std::size_t n : {10, 20, 30, 50, 100, 200, 500, 1000, 5000}) {
@@ -180,7 +180,8 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   add_bool(f, kChangeSubject, "Allow Occupants to Change Subject?", c.change_subject);
   add_bool(f, kAllowInvites, "Allow Occupants to Invite Others?", c.allow_invites);
   {
-    auto& pm = f.add(std::string(kAllowPm), FieldType::kListSingle, "Who Can Send Private Messages?");
+    auto& pm =
+        f.add(std::string(kAllowPm), FieldType::kListSingle, "Who Can Send Private Messages?");
     pm.values = {std::string(pm_value(c.allow_pm))};
     pm.options = {{"Anyone", "anyone"},
                   {"Anyone with Voice", "participants"},
