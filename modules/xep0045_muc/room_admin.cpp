@@ -202,9 +202,9 @@ struct AdminOps {
       // §9.8 the moderator list is the admins'; §8.5 the voice list (and visitors) moderators'.
       bool allowed = *role == Role::kModerator ? r.admin() : r.moderator();
       if (!allowed) {
-        room.reply_error(iq, forbidden("this list is for " + std::string(*role == Role::kModerator
-                                                                             ? "admins"
-                                                                             : "moderators")));
+        room.reply_error(
+            iq, forbidden("this list is for " +
+                          std::string(*role == Role::kModerator ? "admins" : "moderators")));
         return;
       }
       // §17.4 rule 5: nick, role, affiliation and the full JID.
@@ -238,8 +238,8 @@ struct AdminOps {
         case Affiliation::kAdmin:
         case Affiliation::kOwner:
           // §10.5/§10.8: owners; in non-anonymous rooms the service MAY show them to more.
-          allowed = r.owner() ||
-                    (room.config_.whois == WhoIs::kAnyone && may_get_member_list(room, r));
+          allowed =
+              r.owner() || (room.config_.whois == WhoIs::kAnyone && may_get_member_list(room, r));
           break;
         case Affiliation::kNone:
           break;
@@ -270,7 +270,7 @@ struct AdminOps {
 
   // Parses and checks one item against the room as it is; the error for the whole request.
   static std::variant<Change, StanzaError> check_item(Room& room, const Element& item,
-                                                     const Requester& r) {
+                                                      const Requester& r) {
     const std::string* role_attr = item.attr("role");
     const std::string* aff_attr = item.attr("affiliation");
     // §17.4 rule 4: an item changes a role or an affiliation, never both.
@@ -382,19 +382,19 @@ struct AdminOps {
     if (!r.admin()) {
       return forbidden("only admins and owners change affiliations");  // §9
     }
+    if (*aff == Affiliation::kOutcast && c.jid == r.jid.bare_str()) {
+      return conflict("you cannot ban yourself");  // §9.1 MUST
+    }
     const Affiliation current = stored(room, c.jid);
     // §9.1: not by an admin of lower affiliation; §10.3-§10.8: the owner and admin lists are
     // the owners'.
     if (rank(current) > rank(r.affiliation)) {
       return not_allowed("you cannot change the affiliation of a higher affiliation");
     }
-    const bool owner_list = rank(current) >= rank(Affiliation::kAdmin) ||
-                            rank(*aff) >= rank(Affiliation::kAdmin);
+    const bool owner_list =
+        rank(current) >= rank(Affiliation::kAdmin) || rank(*aff) >= rank(Affiliation::kAdmin);
     if (owner_list && !r.owner()) {
       return forbidden("only owners change the admin and owner lists");
-    }
-    if (*aff == Affiliation::kOutcast && c.jid == r.jid.bare_str()) {
-      return conflict("you cannot ban yourself");  // §9.1 MUST
     }
     if (nick_attr != nullptr && item.attr("jid") != nullptr &&
         (*aff == Affiliation::kMember || *aff == Affiliation::kAdmin ||
@@ -541,15 +541,13 @@ struct AdminOps {
     room.host_.remove(room);
   }
 
-  static void configure(Room& room, const Element& iq, const df::Form& submitted,
-                        const Jid& from) {
+  static void configure(Room& room, const Element& iq, const df::Form& submitted, const Jid& from) {
     const bool was_locked = room.locked_;
     // §10.1.2: an empty submission accepts the current (default) configuration.
     const bool empty = std::all_of(submitted.fields.begin(), submitted.fields.end(),
                                    [](const df::Field& f) { return f.var == "FORM_TYPE"; });
     if (empty) {
-      if (const std::string ft = submitted.form_type();
-          !ft.empty() && ft != kRoomConfigFormType) {
+      if (const std::string ft = submitted.form_type(); !ft.empty() && ft != kRoomConfigFormType) {
         room.reply_error(iq, StanzaError::bad_request("the FORM_TYPE must be " +
                                                       std::string(kRoomConfigFormType)));
         return;
@@ -654,8 +652,8 @@ struct AdminOps {
   static df::Form registration_form(const Room& room) {
     df::Form f;
     f.type = df::FormType::kForm;
-    f.title = "Registration with " + (room.config_.name.empty() ? room.jid_.local()
-                                                                 : room.config_.name);
+    f.title =
+        "Registration with " + (room.config_.name.empty() ? room.jid_.local() : room.config_.name);
     f.instructions = {"Choose the nickname to reserve in this room; you become a member."};
     f.add_form_type(std::string(kRegisterFormType));
     f.add(std::string(kRoomNickField), df::FieldType::kTextSingle, "Desired Nickname", true);

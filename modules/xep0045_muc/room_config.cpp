@@ -11,7 +11,6 @@ namespace {
 namespace df = xmpp::dataform;
 using df::FieldType;
 
-
 // §15.5.3 field names.
 constexpr std::string_view kRoomName = "muc#roomconfig_roomname";
 constexpr std::string_view kRoomDesc = "muc#roomconfig_roomdesc";
@@ -50,13 +49,6 @@ df::Field& add_text(df::Form& f, std::string_view var, std::string label, std::s
     field.values = {std::move(value)};
   }
   return field;
-}
-
-void add_fixed(df::Form& f, std::string text) {
-  df::Field field;
-  field.type = FieldType::kFixed;
-  field.values = {std::move(text)};
-  f.fields.push_back(std::move(field));
 }
 
 std::string_view whois_value(WhoIs w) { return w == WhoIs::kAnyone ? "anyone" : "moderators"; }
@@ -158,10 +150,11 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   add_bool(f, kMembersOnly, "Make Room Members-Only?", c.members_only);
   add_bool(f, kModerated, "Make Room Moderated?", c.moderated);
   add_bool(f, kPasswordProtected, "Password Required to Enter?", c.password_protected);
-  add_fixed(f, "If a password is required to enter this room, you must specify the password below.");
-  add_text(f, kSecret, "Password", c.password, FieldType::kTextPrivate);
+  add_text(f, kSecret, "Password", c.password, FieldType::kTextPrivate).desc =
+      "If a password is required to enter this room, specify it here.";
   {
-    auto& max = f.add(std::string(kMaxUsers), FieldType::kListSingle, "Maximum Number of Occupants");
+    auto& max =
+        f.add(std::string(kMaxUsers), FieldType::kListSingle, "Maximum Number of Occupants");
     max.values = {c.max_users == 0 ? std::string("none") : std::to_string(c.max_users)};
     bool listed = c.max_users == 0;
     for (std::size_t n : {10, 20, 30, 50, 100, 200, 500, 1000, 5000}) {
@@ -187,7 +180,8 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   add_bool(f, kChangeSubject, "Allow Occupants to Change Subject?", c.change_subject);
   add_bool(f, kAllowInvites, "Allow Occupants to Invite Others?", c.allow_invites);
   {
-    auto& pm = f.add(std::string(kAllowPm), FieldType::kListSingle, "Who Can Send Private Messages?");
+    auto& pm =
+        f.add(std::string(kAllowPm), FieldType::kListSingle, "Who Can Send Private Messages?");
     pm.values = {std::string(pm_value(c.allow_pm))};
     pm.options = {{"Anyone", "anyone"},
                   {"Anyone with Voice", "participants"},
@@ -213,12 +207,17 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
                        std::to_string(c.history_length));
     h.validate = df::Validation::range("xs:integer", "0", std::to_string(limits.max_history));
   }
-  add_fixed(f, "You may specify additional people who have admin status in the room. Please "
-               "provide one Jabber ID per line.");
-  f.add(std::string(kRoomAdmins), FieldType::kJidMulti, "Room Admins").values = lists.admins;
-  add_fixed(f, "You may specify additional owners for this room. Please provide one Jabber ID "
-               "per line.");
-  f.add(std::string(kRoomOwners), FieldType::kJidMulti, "Room Owners").values = lists.owners;
+  // No type='fixed' explanations: some clients (slixmpp 1.8) submit them back without a type,
+  // which XEP-0004 makes a var-less text-single field: a malformed submission. The field
+  // descriptions say it instead.
+  {
+    auto& admins = f.add(std::string(kRoomAdmins), FieldType::kJidMulti, "Room Admins");
+    admins.desc = "The full list of room admins, one JID per line.";
+    admins.values = lists.admins;
+    auto& owners = f.add(std::string(kRoomOwners), FieldType::kJidMulti, "Room Owners");
+    owners.desc = "The full list of room owners, one JID per line.";
+    owners.values = lists.owners;
+  }
   return f;
 }
 

@@ -50,17 +50,27 @@ TEST(RoomConfigForm, HasTheRegisteredFieldsWithCurrentValues) {
   df::Form f = config_form(c, lists, "coven", kLimits);
   EXPECT_EQ(f.type, df::FormType::kForm);
   EXPECT_EQ(f.form_type(), kRoomConfigFormType);
-  for (const char* var :
-       {"muc#roomconfig_roomname", "muc#roomconfig_roomdesc", "muc#roomconfig_lang",
-        "muc#roomconfig_persistentroom", "muc#roomconfig_publicroom",
-        "muc#roomconfig_membersonly", "muc#roomconfig_moderatedroom",
-        "muc#roomconfig_passwordprotectedroom", "muc#roomconfig_roomsecret",
-        "muc#roomconfig_maxusers", "muc#roomconfig_whois", "muc#roomconfig_changesubject",
-        "muc#roomconfig_allowinvites", "muc#roomconfig_allowpm",
-        "muc#roomconfig_presencebroadcast", "muc#roomconfig_getmemberlist",
-        "muc#roomconfig_enablelogging", "muc#roomconfig_roomadmins",
-        "muc#roomconfig_roomowners", "muc#maxhistoryfetch",
-        "muc#roomconfig_allowvoicerequests"}) {
+  for (const char* var : {"muc#roomconfig_roomname",
+                          "muc#roomconfig_roomdesc",
+                          "muc#roomconfig_lang",
+                          "muc#roomconfig_persistentroom",
+                          "muc#roomconfig_publicroom",
+                          "muc#roomconfig_membersonly",
+                          "muc#roomconfig_moderatedroom",
+                          "muc#roomconfig_passwordprotectedroom",
+                          "muc#roomconfig_roomsecret",
+                          "muc#roomconfig_maxusers",
+                          "muc#roomconfig_whois",
+                          "muc#roomconfig_changesubject",
+                          "muc#roomconfig_allowinvites",
+                          "muc#roomconfig_allowpm",
+                          "muc#roomconfig_presencebroadcast",
+                          "muc#roomconfig_getmemberlist",
+                          "muc#roomconfig_enablelogging",
+                          "muc#roomconfig_roomadmins",
+                          "muc#roomconfig_roomowners",
+                          "muc#maxhistoryfetch",
+                          "muc#roomconfig_allowvoicerequests"}) {
     EXPECT_NE(f.field(var), nullptr) << var;
   }
   EXPECT_EQ(f.field("muc#roomconfig_roomname")->value(), "A Dark Cave");
@@ -128,8 +138,7 @@ TEST(RoomConfigForm, ListsAndOpenMaxUsers) {
       field("muc#roomconfig_maxusers", "25") + field("muc#roomconfig_whois", "anyone") +
       field("muc#roomconfig_allowpm", "moderators") + field("muc#roomconfig_lang", "en")));
   EXPECT_EQ(c.config.presence_broadcast, std::vector<Role>{Role::kModerator});
-  EXPECT_EQ(c.config.get_member_list,
-            (std::vector<Role>{Role::kModerator, Role::kParticipant}));
+  EXPECT_EQ(c.config.get_member_list, (std::vector<Role>{Role::kModerator, Role::kParticipant}));
   EXPECT_EQ(c.config.max_users, 25u);  // XEP-0122 open list: other numbers are fine
   EXPECT_EQ(c.config.whois, WhoIs::kAnyone);
   EXPECT_EQ(c.config.allow_pm, PmPolicy::kModerators);

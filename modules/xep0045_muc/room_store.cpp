@@ -60,24 +60,6 @@ std::size_t read_size(const xml::Element& e, std::string_view name, std::size_t 
   return out;
 }
 
-// A space-separated list of roles; left as it is when the attribute is absent.
-void read_roles(const xml::Element& e, std::string_view name, std::vector<Role>& out) {
-  const std::string* roles = e.attr(name);
-  if (roles == nullptr) {
-    return;
-  }
-  out.clear();
-  std::string_view rest = *roles;
-  while (!rest.empty()) {
-    std::size_t sp = rest.find(' ');
-    std::string_view word = rest.substr(0, sp);
-    if (auto r = parse_role(word); r && *r != Role::kNone) {
-      out.push_back(*r);
-    }
-    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-  }
-}
-
 }  // namespace
 
 xml::Element Room::serialize() const {
@@ -100,22 +82,18 @@ xml::Element Room::serialize() const {
   c.set_attr("allow-voice-requests", std::string(b(config_.allow_voice_requests)));
   c.set_attr("logging", std::string(b(config_.enable_logging)));
   c.set_attr("history-length", std::to_string(config_.history_length));
-  std::string roles;
-  for (Role r : config_.presence_broadcast) {
-    if (!roles.empty()) {
-      roles += ' ';
+  auto role_list = [](const std::vector<Role>& list) {
+    std::string roles;
+    for (Role r : list) {
+      if (!roles.empty()) {
+        roles += ' ';
+      }
+      roles += to_string(r);
     }
-    roles += to_string(r);
-  }
-  c.set_attr("presence-broadcast", roles);
-  std::string getters;
-  for (Role r : config_.get_member_list) {
-    if (!getters.empty()) {
-      getters += ' ';
-    }
-    getters += to_string(r);
-  }
-  c.set_attr("get-member-list", getters);
+    return roles;
+  };
+  c.set_attr("presence-broadcast", role_list(config_.presence_broadcast));
+  c.set_attr("get-member-list", role_list(config_.get_member_list));
   room.set_attr("locked", std::string(b(locked_)));
   for (const auto& [jid, a] : affiliations_) {
     xml::Element& e = room.add_child("affiliation", std::string(kStoreNs));
@@ -159,8 +137,22 @@ std::unique_ptr<Room> Room::deserialize(RoomHost& host, const xmpp::Jid& jid,
     cfg.allow_voice_requests = read_bool(*c, "allow-voice-requests", cfg.allow_voice_requests);
     cfg.enable_logging = read_bool(*c, "logging", cfg.enable_logging);
     cfg.history_length = read_size(*c, "history-length", cfg.history_length);
-    read_roles(*c, "presence-broadcast", cfg.presence_broadcast);
-    read_roles(*c, "get-member-list", cfg.get_member_list);
+    auto read_roles = [&](std::string_view name, std::vector<Role>& out) {
+      if (const std::string* roles = c->attr(name)) {
+        out.clear();
+        std::string_view rest = *roles;
+        while (!rest.empty()) {
+          std::size_t sp = rest.find(' ');
+          std::string_view word = rest.substr(0, sp);
+          if (auto r = parse_role(word); r && *r != Role::kNone) {
+            out.push_back(*r);
+          }
+          rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+        }
+      }
+    };
+    read_roles("presence-broadcast", cfg.presence_broadcast);
+    read_roles("get-member-list", cfg.get_member_list);  // muc-admin: muc#roomconfig_getmemberlist
   }
   auto room = std::make_unique<Room>(host, jid, std::move(cfg));
   room->locked_ = read_bool(stored, "locked", false);
