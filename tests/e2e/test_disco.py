@@ -71,6 +71,11 @@ def test_slixmpp_walks_items_features_and_contact_form(disco_server):
                                                         cached=False, timeout=10)
                     assert info["disco_info"]["node"] == node
                     assert AMP + "?condition=expire-at" in info["disco_info"]["features"]
+                elif jid == "conference.localhost":
+                    # The built-in MUC service (XEP-0045 §6.1).
+                    info = await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
+                                                        timeout=10)
+                    assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
                 else:
                     with pytest.raises(IqError) as e:
                         await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
