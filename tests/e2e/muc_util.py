@@ -107,11 +107,15 @@ class MucClient(Client):
         raise AssertionError("expected an error, got %s" % r)
 
 
-async def login(jid, port, **kw):
+async def login(jid, port, presence=True, **kw):
+    """A logged-in MucClient; with `presence` it has sent initial presence (so messages to its
+    bare JID, such as invitations, reach it: RFC 6121 §8.5.2)."""
     c = MucClient(jid, **kw)
     c.connect_to(port)
     try:
         await c.wait_session()
+        if presence:
+            await c.presence()
     except BaseException:
         await c.close()
         raise
@@ -147,6 +151,12 @@ def item_child_text(stanza, child):
     it = None if x is None else x.find("{%s}item" % NS_USER)
     c = None if it is None else it.find("{%s}%s" % (NS_USER, child))
     return None if c is None else (c.text or "")
+
+
+def boolean(values):
+    """A data-form boolean field's values as True/False (XEP-0004 §3.3: "1"/"true"; no value
+    counts as false)."""
+    return bool(values) and values[0] in ("1", "true")
 
 
 def error_of(stanza):
@@ -195,11 +205,13 @@ def is_message(frm=None, body=None, mtype=None, subject=False):
     return pred
 
 
-def is_subject(room):
+def is_subject(room, text=None):
+    """A subject message of `room` (with `text` when given): <subject/> and no <body/>."""
     return lambda s: (s.name == "message" and s["type"] == "groupchat"
                       and s["from"].bare == room
                       and xml(s).find("{jabber:client}subject") is not None
-                      and not s["body"])
+                      and not s["body"]
+                      and (text is None or s["subject"] == text))
 
 
 def delay_of(stanza):

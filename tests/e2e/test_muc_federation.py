@@ -72,7 +72,7 @@ def test_federated_occupant(server_factory):
             await mu.submit_config(alice, room, {"muc#roomconfig_whois": "anyone"})
             await enter(carol, room + "/carol")
             alice["xep_0045"].set_subject(room, "Welcome")
-            await carol.expect(mu.is_subject(room))
+            await carol.expect(mu.is_subject(room, "Welcome"))
             ma = alice.mark()
             r = await enter(bob, room + "/bob", timeout=FED_WAIT)
             assert {110, 100} <= codes(r.self_presence), r.self_presence

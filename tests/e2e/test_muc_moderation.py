@@ -27,12 +27,16 @@ async def logins(srv, *names):
     return await asyncio.gather(*(login("%s@localhost/r" % n, srv.port) for n in names))
 
 
-async def iq_err(coro):
+async def iq_err(coro, condition, etype=None):
+    """Awaits a request that must fail with `condition` (and error type `etype`)."""
     try:
         r = await coro
     except IqError as e:
-        return e.iq["error"]["condition"], e.iq["error"]["type"]
-    raise AssertionError("expected an error, got %s" % r)
+        got = (e.iq["error"]["condition"], e.iq["error"]["type"])
+        assert got[0] == condition and (etype is None or got[1] == etype), \
+            "expected %s/%s, got %s: %s" % (condition, etype, got, e.iq)
+        return got
+    raise AssertionError("expected %s, got a result: %s" % (condition, r))
 
 
 # ---- §8 moderators ---------------------------------------------------------------------------
@@ -66,13 +70,12 @@ def test_kick(srv):
             # ... and he may come back.
             await enter(bob, room + "/bob")
             # carol (participant) may not kick; nobody may kick the owner.
-            assert await iq_err(carol["xep_0045"].set_role(room, "bob", "none", timeout=10)) == \
-                ("forbidden", "auth")
+            await iq_err(carol["xep_0045"].set_role(room, "bob", "none", timeout=10), "forbidden", "auth")
             await mu.admin_set(alice, room, [{"jid": "carol@localhost", "affiliation": "admin"}])
-            assert (await iq_err(carol["xep_0045"].set_role(room, "alice", "none",
-                                                           timeout=10)))[0] == "not-allowed"
-            assert (await iq_err(alice["xep_0045"].set_role(room, "nobody", "none",
-                                                           timeout=10)))[0] == "item-not-found"
+            await iq_err(carol["xep_0045"].set_role(room, "alice", "none",
+                                                           timeout=10), "not-allowed")
+            await iq_err(alice["xep_0045"].set_role(room, "nobody", "none",
+                                                           timeout=10), "item-not-found")
         finally:
             await close_all(alice, bob, carol)
     run(body(), 60)
@@ -111,12 +114,10 @@ def test_voice_grant_and_revoke(srv):
             assert error_of(e) == ("forbidden", "auth"), e
             # An admin is a moderator; nobody revokes the voice of an admin/owner.
             await mu.admin_set(alice, room, [{"jid": "carol@localhost", "affiliation": "admin"}])
-            assert (await iq_err(mu.admin_set(carol, room, [{"nick": "alice",
-                                                             "role": "visitor"}])))[0] == \
-                "not-allowed"
+            await iq_err(mu.admin_set(carol, room, [{"nick": "alice",
+                                                             "role": "visitor"}]), "not-allowed")
             # A participant may not ask for the voice list.
-            assert (await iq_err(mu.admin_list(bob, room, role="participant")))[0] == \
-                "forbidden"
+            await iq_err(mu.admin_list(bob, room, role="participant"), "forbidden")
         finally:
             await close_all(alice, bob, carol)
     run(body(), 60)
@@ -184,12 +185,10 @@ def test_ban(srv):
             assert sorted(i.get("jid") for i in outcasts) == ["bob@localhost", "dave@localhost"]
             # Self-ban: conflict. A participant may not ban (forbidden). Nobody bans an owner
             # except an owner (not-allowed for an admin).
-            assert (await iq_err(mu.admin_set(alice, room, [{"jid": "alice@localhost",
-                                                            "affiliation": "outcast"}])))[0] \
-                == "conflict"
-            assert (await iq_err(mu.admin_set(carol, room, [{"jid": "dave@localhost",
-                                                             "affiliation": "outcast"}])))[0] \
-                == "forbidden"
+            await iq_err(mu.admin_set(alice, room, [{"jid": "alice@localhost",
+                                                            "affiliation": "outcast"}]), "conflict")
+            await iq_err(mu.admin_set(carol, room, [{"jid": "dave@localhost",
+                                                             "affiliation": "outcast"}]), "forbidden")
             # Lift the ban (affiliation none) — slixmpp's delta list API.
             await alice["xep_0045"].send_affiliation_list(room, [("bob@localhost", "none")],
                                                           timeout=10)
@@ -259,16 +258,13 @@ def test_admin_and_owner_lists(srv):
             admins = await mu.admin_list(alice, room, affiliation="admin")
             assert [i.get("jid") for i in admins] == ["bob@localhost"], admins
             # An admin may not touch the admin or owner lists.
-            assert (await iq_err(mu.admin_set(bob, room, [{"jid": "carol@localhost",
-                                                           "affiliation": "admin"}])))[0] \
-                == "forbidden"
-            assert (await iq_err(mu.admin_set(bob, room, [{"jid": "carol@localhost",
-                                                           "affiliation": "owner"}])))[0] \
-                == "forbidden"
+            await iq_err(mu.admin_set(bob, room, [{"jid": "carol@localhost",
+                                                           "affiliation": "admin"}]), "forbidden")
+            await iq_err(mu.admin_set(bob, room, [{"jid": "carol@localhost",
+                                                           "affiliation": "owner"}]), "forbidden")
             # The only owner may not leave ownership.
-            assert (await iq_err(mu.admin_set(alice, room, [{"jid": "alice@localhost",
-                                                             "affiliation": "admin"}])))[0] \
-                == "conflict"
+            await iq_err(mu.admin_set(alice, room, [{"jid": "alice@localhost",
+                                                             "affiliation": "admin"}]), "conflict")
             mc = carol.mark()
             await alice["xep_0045"].set_affiliation(room, "owner", jid="bob@localhost",
                                                     timeout=10)
@@ -282,8 +278,7 @@ def test_admin_and_owner_lists(srv):
             assert [i.get("jid") for i in owners] == ["bob@localhost"], owners
             # A member-affiliated participant asking for the owner list of a semi-anonymous
             # room is refused (§10.5: forbidden).
-            assert (await iq_err(mu.admin_list(carol, room, affiliation="owner")))[0] == \
-                "forbidden"
+            await iq_err(mu.admin_list(carol, room, affiliation="owner"), "forbidden")
         finally:
             await close_all(alice, bob, carol)
     run(body(), 60)
@@ -323,7 +318,7 @@ def test_full_configuration_form(srv):
                 want = ["1" if v else "0"] if isinstance(v, bool) else [v]
                 got = fields[var][1]
                 if isinstance(v, bool):
-                    got = ["1" if g in ("1", "true") else "0" for g in got]
+                    got = ["1" if mu.boolean(got) else "0"]
                 assert got == want, (var, fields[var], want)
             _, m = await bob.expect(lambda s: s.name == "message" and str(s["from"]) == room
                                     and 104 in codes(s), since=mb, what="104 notification")
@@ -336,16 +331,14 @@ def test_full_configuration_form(srv):
             assert ("conference", "text", "Configured") in ids, ids
             info = forms.get(NS_MUC + "#roominfo", {})
             assert info.get("muc#roominfo_description") == ["A described room"], info
-            assert (await iq_err(bob["xep_0045"].get_room_config(room, timeout=10))) == \
-                ("forbidden", "auth")
+            await iq_err(bob["xep_0045"].get_room_config(room, timeout=10), "forbidden", "auth")
             sub = bob["xep_0004"].make_form(ftype="submit")
             sub.add_field(var="FORM_TYPE", ftype="hidden", value=NS_MUC + "#roomconfig")
-            assert (await iq_err(bob["xep_0045"].set_room_config(room, sub, timeout=10)))[0] \
-                == "forbidden"
+            await iq_err(bob["xep_0045"].set_room_config(room, sub, timeout=10), "forbidden")
             # A password-protected room without a password is refused (§10.1.3 not-acceptable).
-            assert (await iq_err(mu.submit_config(alice, room, {
+            await iq_err(mu.submit_config(alice, room, {
                 "muc#roomconfig_passwordprotectedroom": True,
-                "muc#roomconfig_roomsecret": ""})))[0] == "not-acceptable"
+                "muc#roomconfig_roomsecret": ""}), "not-acceptable")
         finally:
             await close_all(alice, bob)
     run(body(), 60)
@@ -362,8 +355,7 @@ def test_destroy(srv):
             alt = R("newplace")
             await create_instant(alice, room, "alice")
             await enter(bob, room + "/bob")
-            assert (await iq_err(bob["xep_0045"].destroy(room, "mine now", timeout=10))) == \
-                ("forbidden", "auth")
+            await iq_err(bob["xep_0045"].destroy(room, "mine now", timeout=10), "forbidden", "auth")
             mb = bob.mark()
             await alice["xep_0045"].destroy(room, "moving", altroom=alt, timeout=10)
             _, p = await bob.expect(is_presence(room + "/bob", "unavailable"), since=mb)
@@ -491,9 +483,9 @@ def test_room_defaults_from_config(server_factory):
             room = R("defaults")
             await create_instant(alice, room, "alice")
             fields, _ = await mu.get_config_form(alice, room)
-            assert fields["muc#roomconfig_moderatedroom"][1][0] in ("1", "true"), fields
+            assert mu.boolean(fields["muc#roomconfig_moderatedroom"][1]), fields
             assert fields["muc#roomconfig_whois"][1] == ["anyone"], fields
-            assert fields["muc#roomconfig_allowinvites"][1][0] in ("1", "true"), fields
+            assert mu.boolean(fields["muc#roomconfig_allowinvites"][1]), fields
             r = await enter(bob, room + "/bob")
             assert item(r.self_presence)["role"] == "visitor"
             assert 100 in codes(r.self_presence)
