@@ -1,7 +1,13 @@
 // XEP-0045 Multi-User Chat: the module. Serves one MUC service per configured service domain
 // (config.muc.services; by default conference.<domain> for each served domain) through
 // module::ModuleContext::add_service. Rooms live on the shard that owns their bare JID.
+#include <memory>
+#include <vector>
+
+#include "base/log.hpp"
 #include "module/module.hpp"
+#include "modules/xep0045_muc/service.hpp"
+#include "server/config/config.hpp"
 
 namespace starling::modules {
 namespace {
@@ -9,8 +15,50 @@ namespace {
 class Muc final : public module::Module {
  public:
   std::string_view name() const override { return "xep0045_muc"; }
-  std::vector<module::SpecInfo> specs() const override { return {}; }
-  void start(module::ModuleContext& /*ctx*/) override {}
+  std::vector<module::SpecInfo> specs() const override {
+    return {
+        {"XEP-0045", "1.35.5", "partial",
+         "rooms on their shards; entering, leaving, presence, groupchat, history, subject, nick "
+         "changes, private messages and iq, mediated invitations, voice requests, persistent "
+         "rooms; removal of gone occupants (333)",
+         "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp"},
+        {"XEP-0249", "1.2", "complete", "direct invitations are routed between users",
+         "tests/e2e/test_muc_core.py"},
+        {"XEP-0410", "1.1.0", "complete",
+         "the service answers self-pings (muc#self-ping-optimization)",
+         "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp"},
+    };
+  }
+  void start(module::ModuleContext& ctx) override {
+    const config::Config& cfg = ctx.config();
+    if (!cfg.muc.enabled) {
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> domains;  // service, parent
+    if (cfg.muc.services.empty()) {
+      for (const std::string& d : cfg.domains) {
+        domains.emplace_back("conference." + d, d);
+      }
+    } else {
+      for (const std::string& s : cfg.muc.services) {
+        std::size_t dot = s.find('.');
+        domains.emplace_back(s, dot == std::string::npos ? s : s.substr(dot + 1));
+      }
+    }
+    for (auto& [service, parent] : domains) {
+      auto svc = std::make_unique<muc::Service>(ctx, service, parent);
+      svc->load();
+      muc::Service* p = svc.get();
+      ctx.add_service(service, [p](xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from) {
+        p->handle(std::move(stanza), std::move(to), std::move(from));
+      });
+      ctx.add_disco_item(module::Target::kServer, {service, "", ""}, parent);
+      services_.push_back(std::move(svc));
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<muc::Service>> services_;
 };
 
 }  // namespace

@@ -52,6 +52,9 @@ struct RoomConfig {
   PmPolicy allow_pm = PmPolicy::kAnyone;
   bool allow_voice_requests = true;  // muc#roomconfig_allowvoicerequests (ejabberd/Prosody)
   std::vector<Role> presence_broadcast{Role::kModerator, Role::kParticipant, Role::kVisitor};
+  // muc#roomconfig_getmemberlist: occupants with these roles may get the member list (§9.5;
+  // in semi-anonymous rooms only moderators, §5.2.1 footnote ***).
+  std::vector<Role> get_member_list{Role::kModerator, Role::kParticipant, Role::kVisitor};
   bool enable_logging = false;  // muc#roomconfig_enablelogging (we keep no public logs)
   std::size_t history_length = 20;  // muc#maxhistoryfetch
   bool operator==(const RoomConfig&) const = default;
@@ -137,20 +140,34 @@ class Room {
   Role default_role(Affiliation a) const;
   // The presence of `o` as `recipient` sees it: <x xmlns=muc#user><item affiliation role
   // [jid] [nick]/> + status codes (+ extra children such as <reason/>, <actor/>).
+  // `item_nick` (non-empty) becomes the item's 'nick' attribute (§7.6 status 303).
   xml::Element presence_for(const Occupant& o, const Occupant& recipient,
                             const std::vector<int>& codes, const xml::Element* extra_item_children,
-                            bool unavailable) const;
+                            bool unavailable, std::string_view item_nick = {}) const;
   // Sends presence_for(o) to every occupant session (per-recipient jid visibility, §7.2.3 codes;
   // the occupant's own sessions get 110).
   void broadcast_presence(const Occupant& o, const std::vector<int>& codes,
                           const xml::Element* extra_item_children = nullptr,
-                          bool unavailable = false);
+                          bool unavailable = false, std::string_view item_nick = {});
   // Sends `stanza` (from already set to room/nick or room) to every occupant session, each copy
   // with its own 'to'.
   void broadcast(const xml::Element& stanza);
   // Removes an occupant after it left or was kicked/banned (broadcast done by the caller);
   // removes the room through the host when it is temporary and now empty.
   void drop_occupant(const std::string& nick);
+  // Removes one session of an occupant (the occupant itself when it was its last session) and
+  // tells the room: unavailable presence with `codes` (110 added for the session itself), built
+  // from `unavailable_presence` (the user's own, for its <status/>) when given.
+  void remove_session(const xmpp::Jid& full, const std::vector<int>& codes,
+                      const xml::Element* unavailable_presence = nullptr);
+  // §10.1.1: the room was just created by `creator`: owner affiliation, locked until configured,
+  // status 201 in the creator's first self-presence.
+  void set_creator(const xmpp::Jid& creator);
+  // §10.1.2/§10.1.3: the owner submitted the configuration (or accepted the defaults).
+  void unlock() { locked_ = false; }
+  RoomHost& host() { return host_; }
+  // The registered nick of a user (§7.10), "" when none.
+  const std::map<std::string, std::string>& registered_nicks() const { return registered_nicks_; }
   // Sets an affiliation (kNone erases it), persists, and applies it to present occupants (role
   // changes and presence broadcasts, §9/§10 status codes 321/322); `actor`/`reason` go in the
   // broadcast item.
@@ -168,6 +185,39 @@ class Room {
 
  private:
   friend class RoomTestAccess;
+  // room.cpp
+  void handle_presence(const xml::Element& p, const xmpp::Jid& to, const xmpp::Jid& from);
+  void handle_message(const xml::Element& m, const xmpp::Jid& to, const xmpp::Jid& from);
+  void handle_iq(const xml::Element& iq, const xmpp::Jid& to, const xmpp::Jid& from);
+  void handle_error(const xml::Element& stanza, const xmpp::Jid& to, const xmpp::Jid& from);
+  void enter(const xml::Element& p, const xmpp::Jid& to, const xmpp::Jid& from);
+  void change_nick(Occupant& o, const xml::Element& p, const xmpp::Jid& to,
+                   const xmpp::Jid& from);
+  void send_history(const xmpp::Jid& session, const xml::Element* request);
+  void send_subject(const xmpp::Jid& session);
+  void groupchat(const xml::Element& m, Occupant& sender);
+  void private_message(const xml::Element& m, const xmpp::Jid& to, const xmpp::Jid& from);
+  void invite(const xml::Element& m, const xml::Element& x, const xmpp::Jid& from);
+  void decline(const xml::Element& m, const xml::Element& x, const xmpp::Jid& from);
+  void voice_request(const xml::Element& m, const xml::Element& form, const xmpp::Jid& from);
+  void private_iq(const xml::Element& iq, const xmpp::Jid& to, const xmpp::Jid& from);
+  void occupant_items(const xml::Element& iq, const xmpp::Jid& from);
+  // Why `bare` may not use `nick` (another user's occupant or registered nick): conflict.
+  bool nick_taken(const std::string& nick, const xmpp::Jid& bare) const;
+  xmpp::Jid occupant_jid(const std::string& nick) const;
+  // A user's presence as the room keeps it: from = room/nick, no 'to', no MUC <x/>.
+  xml::Element stored_presence(const xml::Element& p, const std::string& nick) const;
+  bool just_created_ = false;
+  // Private iq forwarded to an occupant (§7.5-style routing, XEP-0410 §3.2): our id -> where the
+  // response goes. Bounded: the oldest are forgotten.
+  struct PendingIq {
+    xmpp::Jid requester;    // full JID
+    std::string id;         // the requester's id
+    std::string requester_nick;
+    std::string target_nick;
+  };
+  std::map<std::uint64_t, PendingIq> pending_iqs_;
+  std::uint64_t next_iq_ = 1;
   RoomHost& host_;
   xmpp::Jid jid_;
   RoomConfig config_;
@@ -179,6 +229,7 @@ class Room {
   std::map<std::string, Occupant> occupants_;  // by nick as joined (prepared)
   std::map<std::string, std::string> nick_of_;  // occupant full JID -> nick
   std::vector<HistoryEntry> history_;          // newest last, at most host.max_history()
+  friend struct AdminOps;  // room_admin.cpp's helpers
 };
 
 }  // namespace starling::muc
