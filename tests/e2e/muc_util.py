@@ -31,7 +31,7 @@ NS_REGISTER = "jabber:iq:register"
 NS_CONFERENCE = "jabber:x:conference"
 
 WAIT = 10
-PLUGINS = ("xep_0030", "xep_0004", "xep_0045", "xep_0199", "xep_0203", "xep_0249")
+PLUGINS = ("xep_0030", "xep_0004", "xep_0045", "xep_0092", "xep_0199", "xep_0203", "xep_0249")
 USERS = ("alice", "bob", "carol", "dave", "eve")
 
 

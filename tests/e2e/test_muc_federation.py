@@ -4,8 +4,8 @@ certificates from the test CA that also name conference.a.test (the MUC service 
 its own domain), b.test's [s2s.hosts] points conference.a.test at a.test's s2s port. A Prosody
 user (federation.py runs Prosody 0.12 from Debian) joins a Starling room through the fake DNS
 server when Prosody is available."""
-import asyncio
 import os
+import re
 import tempfile
 
 import pytest
@@ -125,6 +125,12 @@ def test_federated_occupant(server_factory):
         finally:
             await close_all(alice, carol, bob, bob2)
     run(body(), 150)
+    # The service talked to b.test as conference.a.test, authenticated by the certificate
+    # that names it (SASL EXTERNAL, XEP-0178), and b.test accepted it as such.
+    log_a, log_b = p[A].log(), p[B].log()
+    assert re.search(r"s2s-out conference\.a\.test->b\.test: authenticated \(SASL EXTERNAL\)",
+                     log_a), log_a[-4000:]
+    assert re.search(r"conference\.a\.test authenticated \(SASL EXTERNAL", log_b), log_b[-4000:]
 
 
 def test_federated_ban_by_domain_and_offline_occupant(server_factory):

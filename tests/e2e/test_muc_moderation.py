@@ -494,3 +494,103 @@ def test_room_defaults_from_config(server_factory):
         finally:
             await close_all(alice, bob)
     run(body(), 60)
+
+
+def test_server_admins_have_owner_rights(server_factory):
+    """The server's top-level `admins` are MUC service admins too (docs/configuration.md
+    [muc] admins): eve may read and change the configuration of alice's room."""
+    s = mu.muc_server(server_factory, extra='admins = ["eve@localhost"]\n')
+
+    async def body():
+        alice, eve = await logins(s, "alice", "eve")
+        try:
+            room = R("serveradmin")
+            await create_instant(alice, room, "alice")
+            await mu.submit_config(eve, room, {"muc#roomconfig_roomname": "Eve was here"})
+            ids, _, _ = await mu.disco_info(alice, room)
+            assert ("conference", "text", "Eve was here") in ids, ids
+            owners = await mu.admin_list(eve, room, affiliation="owner")
+            assert [i.get("jid") for i in owners] == ["alice@localhost"], owners
+        finally:
+            await close_all(alice, eve)
+    run(body(), 60)
+
+
+def test_max_rooms(server_factory):
+    """[muc] max_rooms: creating one room more than allowed gets resource-constraint; an
+    existing room can still be entered."""
+    s = mu.muc_server(server_factory, extra="[muc]\nmax_rooms = 2\n")
+
+    async def body():
+        alice, bob = await logins(s, "alice", "bob")
+        try:
+            await create_instant(alice, R("one"), "alice")
+            await create_instant(alice, R("two"), "alice")
+            assert (await enter_error(bob, R("three") + "/bob"))[0] == "resource-constraint"
+            await enter(bob, R("two") + "/bob")
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)
+
+
+def test_max_history(server_factory):
+    """[muc] max_history caps the history a room keeps (§7.2.15): with max_history = 3 a
+    newcomer asking for everything gets the last three messages only."""
+    s = mu.muc_server(server_factory, extra="[muc]\nmax_history = 3\n")
+
+    async def body():
+        alice, bob = await logins(s, "alice", "bob")
+        try:
+            room = R("short")
+            await create_instant(alice, room, "alice")
+            for i in range(6):
+                groupchat(alice, room, "m%d" % i)
+                await alice.expect(is_message(room + "/alice", "m%d" % i, "groupchat"))
+            r = await enter(bob, room + "/bob", history={"maxstanzas": "100"})
+            assert [m["body"] for m in r.history] == ["m3", "m4", "m5"], r.history
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)
+
+
+def test_owner_leaving_locked_room_destroys_it(srv):
+    """§10.1.3: when the creator leaves before configuring the room, the room is destroyed:
+    the creator gets unavailable presence and the next entry creates a new room (201)."""
+    async def body():
+        alice, bob = await logins(srv, "alice", "bob")
+        try:
+            room = R("abandoned")
+            r = await enter(alice, room + "/alice", subject=False)
+            assert 201 in codes(r.self_presence)
+            m = alice.mark()
+            mu.leave(alice, room + "/alice")
+            await alice.expect(is_presence(room + "/alice", "unavailable"), since=m)
+            r = await enter(bob, room + "/bob", subject=False)
+            assert 201 in codes(r.self_presence), r.self_presence
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)
+
+
+def test_rejoin_is_full_resync(srv):
+    """§7.2.1 / §18.2 rule 3: a join presence from a session already in the room is a
+    synchronisation request: the service sends the occupants, the self-presence (110) and the
+    subject again, and nobody sees a new occupant."""
+    async def body():
+        alice, bob = await logins(srv, "alice", "bob")
+        try:
+            room = R("resync")
+            await create_instant(alice, room, "alice")
+            alice["xep_0045"].set_subject(room, "again")
+            await alice.expect(mu.is_subject(room, "again"))
+            await enter(bob, room + "/bob")
+            ma = alice.mark()
+            r = await enter(bob, room + "/bob")
+            assert [str(p["from"]) for p in r.others] == [room + "/alice"], r.others
+            assert r.subject["subject"] == "again"
+            await barrier(alice, room)
+            assert not alice.found(lambda s: s.name == "presence" and 110 in codes(s), since=ma)
+            assert len(await mu.admin_list(alice, room, role="participant")) == 1
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)

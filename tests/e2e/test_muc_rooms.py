@@ -402,6 +402,9 @@ def test_subject(srv):
             await alice.expect(lambda s: is_subject(room)(s) and s["subject"] == "Bob's")
             r = await enter(carol, room + "/carol")
             assert r.subject["subject"] == "Bob's"
+            # §7.2.15: the subject SHOULD carry a <delay/> whose 'from' is the room.
+            d = mu.delay_of(r.subject)
+            assert d is None or d.get("from") == room, r.subject
             # A message with a subject and a body is an ordinary message, not a subject change.
             carol.send_raw("<message to='%s' type='groupchat'><subject>x</subject><body>b</body>"
                            "</message>" % room)
@@ -703,6 +706,39 @@ def test_voice_request(srv):
             assert item(p)["role"] == "participant", p
             groupchat(bob, room, "I can speak")
             await alice.expect(is_message(room + "/bob", "I can speak", "groupchat"))
+            # With voice requests off, a visitor's request is refused and reaches nobody.
+            await mu.submit_config(alice, room, {"muc#roomconfig_allowvoicerequests": False})
+            await alice["xep_0045"].set_role(room, "bob", "visitor", timeout=10)
+            ma, mb = alice.mark(), bob.mark()
+            bob["xep_0045"].request_voice(room, "participant")
+            _, e = await bob.expect(is_message(room, mtype="error"), since=mb)
+            assert error_of(e)[0] in ("forbidden", "not-allowed"), e
+            await barrier(alice, room)
+            assert not alice.found(lambda s: s.name == "message" and
+                                   s.xml.find("{%s}x" % NS_DATA) is not None, since=ma)
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)
+
+
+def test_iq_through_occupant_jid(srv):
+    """§18.4 rule 3: in a semi-anonymous room an iq to an occupant JID is forwarded to the
+    occupant's real JID from the sender's occupant JID, and the answer comes back from the
+    target's occupant JID (slixmpp xep_0092 answers the version query); neither side learns
+    the other's real JID. An iq to a nick that is not in the room gets item-not-found or
+    not-acceptable."""
+    async def body():
+        alice, bob = await logins(srv, "alice", "bob")
+        try:
+            room = R("iqfwd")
+            await create_instant(alice, room, "alice")
+            await enter(bob, room + "/bob")
+            v = await bob["xep_0092"].get_version(room + "/alice", timeout=10)
+            assert str(v["from"]) == room + "/alice", v
+            assert v["software_version"]["name"], v
+            assert "alice@localhost" not in str(v), v
+            cond = await bob.iq_error(room + "/nobody", "<query xmlns='jabber:iq:version'/>")
+            assert cond[0] in ("item-not-found", "not-acceptable"), cond
         finally:
             await close_all(alice, bob)
     run(body(), 60)
@@ -728,6 +764,14 @@ def test_self_ping(srv):
             await enter(bob, room + "/bob")
             r = await bob.iq(room + "/bob", "<ping xmlns='%s'/>" % NS_PING)
             assert r["type"] == "result"
+            # XEP-0410 §3: it is the sender's full JID that must be joined: bob's second
+            # session (not in the room) pinging the same occupant JID gets not-acceptable.
+            bob2 = await login("bob@localhost/other", srv.port)
+            try:
+                assert (await bob2.iq_error(room + "/bob", "<ping xmlns='%s'/>" % NS_PING))[0] \
+                    == "not-acceptable"
+            finally:
+                await close_all(bob2)
             mu.leave(bob, room + "/bob")
             await bob.expect(is_presence(room + "/bob", "unavailable", code=110))
             assert await bob.iq_error(room + "/bob", "<ping xmlns='%s'/>" % NS_PING) == \
