@@ -20,8 +20,9 @@ class Muc final : public module::Module {
         {"XEP-0045", "1.35.5", "partial",
          "rooms on their shards; entering, leaving, presence, groupchat, history, subject, nick "
          "changes, private messages and iq, mediated invitations, voice requests, persistent "
-         "rooms; removal of gone occupants (333)",
-         "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp"},
+         "rooms; removal of gone occupants (333); moderator, admin and owner use cases (§8-§10)",
+         "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp, "
+         "modules/xep0045_muc/room_config_test.cpp"},
         {"XEP-0249", "1.2", "complete", "direct invitations are routed between users",
          "tests/e2e/test_muc_core.py"},
         {"XEP-0410", "1.1.0", "complete",

@@ -382,6 +382,9 @@ struct AdminOps {
     if (!r.admin()) {
       return forbidden("only admins and owners change affiliations");  // §9
     }
+    if (*aff == Affiliation::kOutcast && c.jid == r.jid.bare_str()) {
+      return conflict("you cannot ban yourself");  // §9.1 MUST
+    }
     const Affiliation current = stored(room, c.jid);
     // §9.1: not by an admin of lower affiliation; §10.3-§10.8: the owner and admin lists are
     // the owners'.
@@ -392,9 +395,6 @@ struct AdminOps {
                             rank(*aff) >= rank(Affiliation::kAdmin);
     if (owner_list && !r.owner()) {
       return forbidden("only owners change the admin and owner lists");
-    }
-    if (*aff == Affiliation::kOutcast && c.jid == r.jid.bare_str()) {
-      return conflict("you cannot ban yourself");  // §9.1 MUST
     }
     if (nick_attr != nullptr && item.attr("jid") != nullptr &&
         (*aff == Affiliation::kMember || *aff == Affiliation::kAdmin ||

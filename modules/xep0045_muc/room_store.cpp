@@ -60,6 +60,24 @@ std::size_t read_size(const xml::Element& e, std::string_view name, std::size_t 
   return out;
 }
 
+// A space-separated list of roles; left as it is when the attribute is absent.
+void read_roles(const xml::Element& e, std::string_view name, std::vector<Role>& out) {
+  const std::string* roles = e.attr(name);
+  if (roles == nullptr) {
+    return;
+  }
+  out.clear();
+  std::string_view rest = *roles;
+  while (!rest.empty()) {
+    std::size_t sp = rest.find(' ');
+    std::string_view word = rest.substr(0, sp);
+    if (auto r = parse_role(word); r && *r != Role::kNone) {
+      out.push_back(*r);
+    }
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+  }
+}
+
 }  // namespace
 
 xml::Element Room::serialize() const {
@@ -90,6 +108,14 @@ xml::Element Room::serialize() const {
     roles += to_string(r);
   }
   c.set_attr("presence-broadcast", roles);
+  std::string getters;
+  for (Role r : config_.get_member_list) {
+    if (!getters.empty()) {
+      getters += ' ';
+    }
+    getters += to_string(r);
+  }
+  c.set_attr("get-member-list", getters);
   room.set_attr("locked", std::string(b(locked_)));
   for (const auto& [jid, a] : affiliations_) {
     xml::Element& e = room.add_child("affiliation", std::string(kStoreNs));
@@ -133,18 +159,8 @@ std::unique_ptr<Room> Room::deserialize(RoomHost& host, const xmpp::Jid& jid,
     cfg.allow_voice_requests = read_bool(*c, "allow-voice-requests", cfg.allow_voice_requests);
     cfg.enable_logging = read_bool(*c, "logging", cfg.enable_logging);
     cfg.history_length = read_size(*c, "history-length", cfg.history_length);
-    if (const std::string* roles = c->attr("presence-broadcast")) {
-      cfg.presence_broadcast.clear();
-      std::string_view rest = *roles;
-      while (!rest.empty()) {
-        std::size_t sp = rest.find(' ');
-        std::string_view word = rest.substr(0, sp);
-        if (auto r = parse_role(word); r && *r != Role::kNone) {
-          cfg.presence_broadcast.push_back(*r);
-        }
-        rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-      }
-    }
+    read_roles(*c, "presence-broadcast", cfg.presence_broadcast);
+    read_roles(*c, "get-member-list", cfg.get_member_list);
   }
   auto room = std::make_unique<Room>(host, jid, std::move(cfg));
   room->locked_ = read_bool(stored, "locked", false);

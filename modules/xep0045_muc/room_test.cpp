@@ -279,6 +279,7 @@ TEST_F(RoomTest, SerializeRoundTrip) {
   RoomTestAccess::config(room).whois = WhoIs::kAnyone;
   RoomTestAccess::config(room).allow_pm = PmPolicy::kModerators;
   RoomTestAccess::config(room).presence_broadcast = {Role::kModerator};
+  RoomTestAccess::config(room).get_member_list = {};
   RoomTestAccess::affiliations(room)["o@example.org"] = Affiliation::kOwner;
   RoomTestAccess::affiliations(room)["evil.example"] = Affiliation::kOutcast;
   RoomTestAccess::registered(room)["o@example.org"] = "Oh";
