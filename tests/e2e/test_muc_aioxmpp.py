@@ -8,7 +8,7 @@ import pytest
 
 import clients
 import muc_util as mu
-from muc_util import run, close_all, enter, create_instant, is_presence, is_message, codes
+from muc_util import run, close_all, create_instant, is_presence, is_message
 
 SVC = "conference.localhost"
 

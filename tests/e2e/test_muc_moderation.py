@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import muc_util as mu
-from muc_util import (NS_MUC, NS_USER, NS_OWNER, NS_DATA, NS_REGISTER, codes, item, enter,
+from muc_util import (NS_MUC, NS_USER, NS_DATA, NS_REGISTER, codes, item, enter,
                       enter_error, create_instant, barrier, groupchat, error_of, login,
                       close_all, run, is_presence, is_message, IqError)
 

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 import muc_util as mu
-from muc_util import (NS_MUC, NS_USER, NS_OWNER, NS_DATA, NS_PING, NS_CONFERENCE, codes, item,
+from muc_util import (NS_MUC, NS_USER, NS_OWNER, NS_DATA, NS_PING, codes, item,
                       enter, enter_error, create_instant, barrier, groupchat, error_of, login,
                       close_all, run, is_presence, is_message, is_subject)
 
