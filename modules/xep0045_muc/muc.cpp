@@ -1,6 +1,7 @@
 // XEP-0045 Multi-User Chat: the module. Serves one MUC service per configured service domain
 // (config.muc.services; by default conference.<domain> for each served domain) through
 // module::ModuleContext::add_service. Rooms live on the shard that owns their bare JID.
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -20,11 +21,16 @@ class Muc final : public module::Module {
         {"XEP-0045", "1.35.5", "partial",
          "rooms on their shards; entering, leaving, presence, groupchat, history, subject, nick "
          "changes, private messages and iq, mediated invitations, voice requests, persistent "
-         "rooms; removal of gone occupants (333); moderator, admin and owner use cases (§8-§10)",
-         "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp, "
-         "modules/xep0045_muc/room_config_test.cpp"},
+         "rooms; removal of gone occupants (333); moderator, admin and owner use cases (§8-§10), "
+         "registration (§7.10), federated occupants. Missing: registration approval (§9.9), "
+         "the 101 message, full RFC 8266 nickname preparation (approximated), history kept in "
+         "memory only",
+         "tests/e2e/test_muc_core.py, test_muc_rooms.py, test_muc_moderation.py, "
+         "test_muc_admin.py, test_muc_aioxmpp.py, test_muc_federation.py, "
+         "test_muc_persistence.py; modules/xep0045_muc/room_test.cpp, room_admin_test.cpp, "
+         "room_config_test.cpp"},
         {"XEP-0249", "1.2", "complete", "direct invitations are routed between users",
-         "tests/e2e/test_muc_core.py"},
+         "tests/e2e/test_muc_core.py, tests/e2e/test_muc_rooms.py, tests/e2e/test_muc_aioxmpp.py"},
         {"XEP-0410", "1.1.0", "complete",
          "the service answers self-pings (muc#self-ping-optimization)",
          "tests/e2e/test_muc_core.py, modules/xep0045_muc/room_test.cpp"},
@@ -42,11 +48,23 @@ class Muc final : public module::Module {
       }
     } else {
       for (const std::string& s : cfg.muc.services) {
-        std::size_t dot = s.find('.');
-        domains.emplace_back(s, dot == std::string::npos ? s : s.substr(dot + 1));
+        // The parent: the longest served domain the service is a subdomain of (the
+        // configuration guarantees there is one).
+        std::string parent;
+        for (const std::string& d : cfg.domains) {
+          if (s.size() > d.size() + 1 && s.ends_with(d) && s[s.size() - d.size() - 1] == '.' &&
+              d.size() > parent.size()) {
+            parent = d;
+          }
+        }
+        domains.emplace_back(s, parent);
       }
     }
     for (auto& [service, parent] : domains) {
+      if (std::find(cfg.domains.begin(), cfg.domains.end(), service) != cfg.domains.end()) {
+        log::warn("muc: {} is a served domain; no MUC service there", service);
+        continue;
+      }
       auto svc = std::make_unique<muc::Service>(ctx, service, parent);
       svc->load();
       muc::Service* p = svc.get();

@@ -566,12 +566,6 @@ class Parser {
              {"max_rooms", size(c.max_rooms, 1, 10000000)},
              {"max_history", size(c.max_history, 0, 10000)},
              {"max_occupants", size(c.max_occupants, 1, 1000000)},
-             {"ghost_check_interval",
-              [this, &c](const toml::node& v, const std::string& k) {
-                if (auto i = integer(v, k, 0, 86400)) {
-                  c.ghost_check_interval = static_cast<std::uint32_t>(*i);
-                }
-              }},
              {"defaults",
               [&](const toml::node& v, const std::string& k) {
                 const toml::table* dt = table(v, k);

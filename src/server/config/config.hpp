@@ -142,7 +142,6 @@ struct Config {
     std::size_t max_rooms = 10000;        // rooms per service (persistent and temporary)
     std::size_t max_history = 50;         // most messages a room keeps for history (§7.2.15)
     std::size_t max_occupants = 1000;     // upper bound of any room's max users
-    std::uint32_t ghost_check_interval = 0;  // seconds between occupant pings; 0 = never
     // Configuration of a new room (muc#roomconfig defaults; the owner may change each).
     struct RoomDefaults {
       bool persistent = false;

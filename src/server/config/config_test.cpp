@@ -535,7 +535,6 @@ admins = ["boss@a.test"]
 max_rooms = 20
 max_history = 10
 max_occupants = 50
-ghost_check_interval = 600
 [muc.defaults]
 persistent = true
 public_room = false
@@ -557,7 +556,6 @@ allow_voice_requests = false
   EXPECT_EQ(m.max_rooms, 20u);
   EXPECT_EQ(m.max_history, 10u);
   EXPECT_EQ(m.max_occupants, 50u);
-  EXPECT_EQ(m.ghost_check_interval, 600u);
   EXPECT_TRUE(m.defaults.persistent);
   EXPECT_FALSE(m.defaults.public_room);
   EXPECT_TRUE(m.defaults.members_only);
