@@ -1217,6 +1217,10 @@ Element Room::disco_info() const {
   feature(kMucNs);
   feature(kMucSelfPingOptimization);
   feature(ns::kPing);
+  feature(kRegisterNs);  // §7.10 registration with the room
+  if (config_.allow_voice_requests) {
+    feature(kMucRequestNs);  // §7.13 voice requests
+  }
   feature(config_.persistent ? "muc_persistent" : "muc_temporary");
   feature(config_.public_room ? "muc_public" : "muc_hidden");
   feature(config_.members_only ? "muc_membersonly" : "muc_open");
