@@ -23,7 +23,7 @@ class Muc final : public module::Module {
          "changes, private messages and iq, mediated invitations, voice requests, persistent "
          "rooms; removal of gone occupants (333); moderator, admin and owner use cases (§8-§10), "
          "registration (§7.10), federated occupants. Missing: registration approval (§9.9), "
-         "the 101 message, full RFC 8266 nickname preparation (approximated), history kept in "
+         "the 101 message, history kept in "
          "memory only",
          "tests/e2e/test_muc_core.py, test_muc_rooms.py, test_muc_moderation.py, "
          "test_muc_admin.py, test_muc_aioxmpp.py, test_muc_federation.py, "

@@ -19,8 +19,8 @@ inline constexpr std::string_view kMucSelfPingOptimization =
 inline constexpr std::string_view kRegisterNs = "jabber:iq:register";
 inline constexpr std::string_view kDelayNs = "urn:xmpp:delay";
 
-// A nickname enforced by the RFC 8266 nickname profile (approximation: see room.cpp); nullopt
-// when nothing is left or it is not a valid resourcepart (-> jid-malformed).
+// A nickname enforced by the RFC 8266 nickname profile; nullopt when nothing is left or it is
+// not a valid resourcepart (-> jid-malformed).
 std::optional<std::string> prepare_nick(std::string_view raw);
 // The form in which two nicks are compared (RFC 8266 §2.3).
 std::string nick_key(std::string_view nick);

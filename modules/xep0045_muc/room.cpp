@@ -125,36 +125,12 @@ std::optional<std::int64_t> parse_xep0082_datetime(std::string_view s) {
 }
 
 std::optional<std::string> prepare_nick(std::string_view raw) {
-  // RFC 8266 §2.2 enforcement, approximated: the resourcepart is already an OpaqueString (RFC
-  // 8265 §4.2: FreeformClass, non-ASCII spaces mapped to U+0020, NFC); the nickname profile
-  // adds the removal of leading and trailing spaces and the collapsing of runs of spaces.
-  // (NFKC, which the profile applies instead of NFC, is not done.)
-  std::string out;
-  out.reserve(raw.size());
-  bool pending_space = false;
-  for (char c : raw) {
-    if (c == ' ') {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) {
-      out.push_back(' ');
-      pending_space = false;
-    }
-    out.push_back(c);
-  }
-  if (out.empty()) {
-    return std::nullopt;
-  }
-  return xmpp::prep_resourcepart(out);
+  return xmpp::prep_nickname(raw);  // RFC 8266 §2.2 enforcement
 }
 
 std::string nick_key(std::string_view nick) {
-  // RFC 8266 §2.3 comparison applies toLowerCase; approximated for ASCII.
-  std::string k(nick);
-  std::transform(k.begin(), k.end(), k.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return k;
+  // RFC 8266 §2.3 comparison (toLowerCase, NFKC); a stored nick always prepares.
+  return xmpp::nickname_key(nick).value_or(std::string(nick));
 }
 
 namespace {

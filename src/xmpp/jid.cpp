@@ -166,6 +166,18 @@ std::optional<std::string> prep_resourcepart(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> prep_nickname(std::string_view s) {
+  auto out = precis::enforce(s, precis::Profile::kNickname, kMaxPartOctets);
+  if (!out) {
+    return std::nullopt;
+  }
+  return prep_resourcepart(*out);  // room/nick must be a JID (RFC 7622 §3.4)
+}
+
+std::optional<std::string> nickname_key(std::string_view s) {
+  return precis::enforce(s, precis::Profile::kNicknameCaseMapped, kMaxPartOctets);
+}
+
 std::optional<std::string> prep_password(std::string_view s) {
   // RFC 8265 §4.2: OpaqueString; no length limit of its own (precis bounds the input size).
   return precis::enforce(s, precis::Profile::kOpaqueString, std::string::npos);

@@ -42,6 +42,11 @@ class Jid {
 std::optional<std::string> prep_localpart(std::string_view s);
 std::optional<std::string> prep_domainpart(std::string_view s);
 std::optional<std::string> prep_resourcepart(std::string_view s);
+// RFC 8266 nicknames (XEP-0045 room nicks): the enforced form, which is also a valid
+// resourcepart; nullopt when it is not a nickname (empty after trimming, disallowed code points).
+std::optional<std::string> prep_nickname(std::string_view s);
+// The form in which two nicknames are compared (RFC 8266 §2.3: case-mapped as well).
+std::optional<std::string> nickname_key(std::string_view s);
 // PRECIS OpaqueString for passwords (RFC 8265 §4.2), used by SCRAM and PLAIN.
 std::optional<std::string> prep_password(std::string_view s);
 

@@ -531,3 +531,32 @@ TEST(JidEscaping, Xep0106CharacterTables) {
 
 }  // namespace
 }  // namespace starling::xmpp
+
+namespace starling::xmpp {
+namespace {
+
+// RFC 8266 §2: the nickname profile (XEP-0045 room nicks).
+TEST(Nickname, EnforcementTrimsAndCollapsesSpaces) {
+  EXPECT_EQ(prep_nickname("  Romeo   of  Verona "), "Romeo of Verona");
+  EXPECT_EQ(prep_nickname("Juliet"), "Juliet");  // case is kept (§2.2 has no case mapping)
+  EXPECT_EQ(prep_nickname("\xC2\xA0Nurse\xE2\x80\x83\xE2\x80\x83" "Angelica"),
+            "Nurse Angelica");  // NBSP and EM SPACE map to U+0020 first
+  EXPECT_EQ(prep_nickname("   "), std::nullopt);
+  EXPECT_EQ(prep_nickname(""), std::nullopt);
+  EXPECT_EQ(prep_nickname("bell\x07"), std::nullopt);  // a control character is disallowed
+}
+
+TEST(Nickname, NfkcFoldsCompatibilityForms) {
+  EXPECT_EQ(prep_nickname("\xEF\xBC\xB2omeo"), "Romeo");      // FULLWIDTH LATIN CAPITAL R
+  EXPECT_EQ(prep_nickname("\xE2\x84\x8C" "amlet"), "Hamlet");  // BLACK-LETTER CAPITAL H
+}
+
+TEST(Nickname, ComparisonIsCaseInsensitive) {
+  EXPECT_EQ(nickname_key("ROMEO"), nickname_key("romeo"));
+  EXPECT_EQ(nickname_key("\xC3\x89LISE"), nickname_key("\xC3\xA9lise"));  // É / é
+  EXPECT_EQ(nickname_key(" Romeo  Montague"), "romeo montague");
+  EXPECT_NE(nickname_key("Romeo"), nickname_key("Juliet"));
+}
+
+}  // namespace
+}  // namespace starling::xmpp

@@ -248,7 +248,7 @@ bool contextual_rule_holds(const CodePoints& s, std::size_t i) {
 // True when every code point of `s` is allowed by the profile's string class
 // (IdentifierClass, RFC 8264 §4.2, or FreeformClass, §4.3).
 bool allowed_by_class(const CodePoints& s, Profile profile) {
-  const bool freeform = profile == Profile::kOpaqueString;
+  const bool freeform = profile != Profile::kUsernameCaseMapped;
   for (std::size_t i = 0; i < s.size(); ++i) {
     switch (derived_property(s[i])) {
       case Derived::kPvalid:
@@ -387,9 +387,35 @@ CodePoints map_spaces(CodePoints s) {
   return s;
 }
 
+// RFC 8266 §2.1 additional mapping rule, after non-ASCII spaces became U+0020: leading and
+// trailing spaces removed, interior runs of spaces reduced to one.
+CodePoints collapse_spaces(const CodePoints& s) {
+  CodePoints out;
+  out.reserve(s.size());
+  bool pending = false;
+  for (char32_t cp : s) {
+    if (cp == 0x20) {
+      pending = !out.empty();
+      continue;
+    }
+    if (pending) {
+      out.push_back(0x20);
+      pending = false;
+    }
+    out.push_back(cp);
+  }
+  return out;
+}
+
+std::optional<CodePoints> normalize(const CodePoints& s, const UNormalizer2* n);
+
 // Normalization Form C (RFC 8265 §3.3.1 rule 4, §4.2.2 rule 4).
-std::optional<CodePoints> to_nfc(const CodePoints& s) {
-  const UNormalizer2* n = nfc();
+std::optional<CodePoints> to_nfc(const CodePoints& s) { return normalize(s, nfc()); }
+
+// Normalization Form KC (RFC 8266 §2.1 normalization rule).
+std::optional<CodePoints> to_nfkc(const CodePoints& s) { return normalize(s, nfkc()); }
+
+std::optional<CodePoints> normalize(const CodePoints& s, const UNormalizer2* n) {
   if (n == nullptr) {
     return std::nullopt;
   }
@@ -503,6 +529,28 @@ std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile, bool
     if (s == mapped) {
       return s;  // step 6 below would check `mapped` again
     }
+  } else if (profile == Profile::kNickname || profile == Profile::kNicknameCaseMapped) {
+    // RFC 8266 §2.2: FreeformClass; no width mapping (NFKC covers it); spaces mapped, trimmed
+    // and collapsed; toLowerCase only for comparison (§2.3); NFKC; no directionality rule.
+    if (!in_allowed && !allowed_by_class(in, profile)) {
+      return std::nullopt;
+    }
+    CodePoints mapped = collapse_spaces(map_spaces(in));
+    if (profile == Profile::kNicknameCaseMapped) {
+      auto lowered = lower_case(mapped);
+      if (!lowered) {
+        return std::nullopt;
+      }
+      mapped = std::move(*lowered);
+    }
+    auto normalized = to_nfkc(mapped);
+    if (!normalized) {
+      return std::nullopt;
+    }
+    s = std::move(*normalized);
+    if (s == in) {
+      return s;
+    }
   } else {
     // Preparation (RFC 8265 §4.2.1): only FreeformClass code points; fullwidth and halfwidth
     // code points are not mapped (§4.2.2 rule 1); no case mapping, no directionality rule.
@@ -530,7 +578,7 @@ std::optional<CodePoints> apply_once(const CodePoints& in, Profile profile, bool
 bool is_simple_ascii(std::string_view in, Profile profile) {
   for (char ch : in) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool ok = (c >= 0x21 && c <= 0x7E) || (c == 0x20 && profile == Profile::kOpaqueString);
+    const bool ok = (c >= 0x21 && c <= 0x7E) || (c == 0x20 && profile != Profile::kUsernameCaseMapped);
     if (!ok) {
       return false;
     }
@@ -550,7 +598,27 @@ std::optional<std::string> enforce(std::string_view in, Profile profile, std::si
       return std::nullopt;
     }
     std::string out(in);
-    if (profile == Profile::kUsernameCaseMapped) {
+    if (profile == Profile::kNickname || profile == Profile::kNicknameCaseMapped) {
+      // RFC 8266 §2.1: trim and collapse spaces (ASCII needs nothing else but the case).
+      std::string collapsed;
+      bool pending = false;
+      for (char ch : out) {
+        if (ch == ' ') {
+          pending = !collapsed.empty();
+          continue;
+        }
+        if (pending) {
+          collapsed.push_back(' ');
+          pending = false;
+        }
+        collapsed.push_back(ch);
+      }
+      if (collapsed.empty()) {
+        return std::nullopt;
+      }
+      out = std::move(collapsed);
+    }
+    if (profile == Profile::kUsernameCaseMapped || profile == Profile::kNicknameCaseMapped) {
       for (char& ch : out) {
         if (ch >= 'A' && ch <= 'Z') {
           ch = static_cast<char>(ch - 'A' + 'a');

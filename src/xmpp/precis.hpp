@@ -13,6 +13,11 @@ enum class Profile {
   kUsernameCaseMapped,
   // RFC 8265 §4.2: FreeformClass, non-ASCII spaces to U+0020, NFC.
   kOpaqueString,
+  // RFC 8266 §2.2 enforcement of nicknames: FreeformClass, non-ASCII spaces to U+0020, leading
+  // and trailing spaces removed, interior runs of spaces collapsed to one, NFKC.
+  kNickname,
+  // RFC 8266 §2.3 comparison of nicknames: as kNickname, plus toLowerCase before NFKC.
+  kNicknameCaseMapped,
 };
 
 // Prepares and enforces `in` (UTF-8) under `profile`; nullopt when the input is not well-formed

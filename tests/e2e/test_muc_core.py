@@ -209,6 +209,10 @@ def test_enter_errors(muc_server):
         b.send("<presence to='%s/%s' id='c-%s'><x xmlns='%s'/></presence>" % (room, nick, nick, NS_MUC))
         err = b.wait(lambda e, n=nick: e.get("id") == "c-" + n)
         assert x.stanza_error(err) == ("cancel", "conflict")
+    # RFC 8266: NFKC and case folding make the fullwidth "ＡＬＩＣＥ" the same nick as "Alice".
+    b.send("<presence to='%s/\uff21\uff2c\uff29\uff23\uff25' id='c-fw'><x xmlns='%s'/></presence>"
+           % (room, NS_MUC))
+    assert x.stanza_error(b.wait(lambda e: e.get("id") == "c-fw")) == ("cancel", "conflict")
     # §7.2.1 no nickname.
     b.send("<presence to='%s' id='nonick'><x xmlns='%s'/></presence>" % (room, NS_MUC))
     assert x.stanza_error(b.wait(lambda e: e.get("id") == "nonick")) == ("modify", "jid-malformed")
