@@ -159,6 +159,46 @@ def test_federated_ban_by_domain_and_offline_occupant(server_factory):
     run(body(), 150)
 
 
+def test_occupant_whose_server_dies_is_removed(server_factory):
+    """Ghost removal (XEP-0045 §18.1 / status 333): b.test is killed with SIGKILL, so it never
+    sends bob's unavailable presence. The room's next stanzas to bob bounce (the s2s link
+    breaks, then b.test refuses connections: remote-server-not-found), and the room removes
+    bob with 333; the other occupants see him leave."""
+    p = MucPair(server_factory)
+
+    async def body():
+        alice = await mu.login("alice@a.test/home", p[A].port)
+        bob = await mu.login("bob@b.test/work", p[B].port)
+        try:
+            room = "ghosts@" + MUC_A
+            await create_instant(alice, room, "alice")
+            await enter(bob, room + "/bob", timeout=FED_WAIT)
+            ma = alice.mark()
+            p[B].proc.kill()  # no unavailable presence, no stream close
+            p[B].proc.wait()
+            p[B].proc = None  # (the fixture's teardown checks only servers still running)
+            p[B]._log.close()
+            gone = is_presence(room + "/bob", "unavailable", code=333)
+            # A stanza written just before the peer's reset may vanish in TCP; the next ones
+            # bounce. Bounded: at most 10 messages, each followed by a wait.
+            for n in range(10):
+                groupchat(alice, room, "anyone there? %d" % n)
+                try:
+                    await alice.expect(gone, since=ma, timeout=3)
+                    break
+                except AssertionError:
+                    continue
+            _, ghost = await alice.expect(gone, since=ma, timeout=FED_WAIT)
+            assert 333 in codes(ghost)
+            # The room no longer lists bob.
+            items = await mu.disco_items(alice, room)
+            assert room + "/bob" not in [i.get("jid") for i in items]
+        finally:
+            await close_all(alice)
+            await bob.close()
+    run(body(), 150)
+
+
 def test_federated_create_rooms_anyone(server_factory):
     """create_rooms = "anyone": a b.test user may create a room on conference.a.test (201) and
     own it."""
