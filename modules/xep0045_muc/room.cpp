@@ -68,6 +68,41 @@ std::optional<Role> parse_role(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(WhoIs w) { return w == WhoIs::kAnyone ? "anyone" : "moderators"; }
+
+std::string_view to_string(PmPolicy p) {
+  switch (p) {
+    case PmPolicy::kAnyone:
+      return "anyone";
+    case PmPolicy::kParticipants:
+      return "participants";
+    case PmPolicy::kModerators:
+      return "moderators";
+    case PmPolicy::kNone:
+      return "none";
+  }
+  return "anyone";
+}
+
+std::optional<WhoIs> parse_whois(std::string_view s) {
+  for (WhoIs w : {WhoIs::kModerators, WhoIs::kAnyone}) {
+    if (s == to_string(w)) {
+      return w;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<PmPolicy> parse_pm(std::string_view s) {
+  for (PmPolicy p : {PmPolicy::kAnyone, PmPolicy::kParticipants, PmPolicy::kModerators,
+                     PmPolicy::kNone}) {
+    if (s == to_string(p)) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string xep0082_datetime(std::int64_t unix_seconds) {
   std::time_t tt = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};

@@ -33,6 +33,12 @@ std::optional<Role> parse_role(std::string_view s);
 
 enum class WhoIs { kModerators, kAnyone };                       // muc#roomconfig_whois
 enum class PmPolicy { kAnyone, kParticipants, kModerators, kNone };  // muc#roomconfig_allowpm
+// The values of the form fields, the stored rooms and [muc.defaults] ("moderators", "anyone";
+// "anyone", "participants", "moderators", "none").
+std::string_view to_string(WhoIs w);
+std::string_view to_string(PmPolicy p);
+std::optional<WhoIs> parse_whois(std::string_view s);
+std::optional<PmPolicy> parse_pm(std::string_view s);
 
 // The room's configuration (§15.5.3 muc#roomconfig).
 struct RoomConfig {

@@ -51,38 +51,6 @@ df::Field& add_text(df::Form& f, std::string_view var, std::string label, std::s
   return field;
 }
 
-std::string_view whois_value(WhoIs w) { return w == WhoIs::kAnyone ? "anyone" : "moderators"; }
-
-std::string_view pm_value(PmPolicy p) {
-  switch (p) {
-    case PmPolicy::kAnyone:
-      return "anyone";
-    case PmPolicy::kParticipants:
-      return "participants";
-    case PmPolicy::kModerators:
-      return "moderators";
-    case PmPolicy::kNone:
-      return "none";
-  }
-  return "anyone";
-}
-
-std::optional<PmPolicy> parse_pm(std::string_view s) {
-  if (s == "anyone") {
-    return PmPolicy::kAnyone;
-  }
-  if (s == "participants") {
-    return PmPolicy::kParticipants;
-  }
-  if (s == "moderators") {
-    return PmPolicy::kModerators;
-  }
-  if (s == "none") {
-    return PmPolicy::kNone;
-  }
-  return std::nullopt;
-}
-
 const std::vector<df::Option>& role_options() {
   static const std::vector<df::Option> options{
       {"Moderator", "moderator"}, {"Participant", "participant"}, {"Visitor", "visitor"}};
@@ -174,7 +142,7 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   }
   {
     auto& whois = f.add(std::string(kWhois), FieldType::kListSingle, "Who May Discover Real JIDs?");
-    whois.values = {std::string(whois_value(c.whois))};
+    whois.values = {std::string(to_string(c.whois))};
     whois.options = {{"Moderators Only", "moderators"}, {"Anyone", "anyone"}};
   }
   add_bool(f, kChangeSubject, "Allow Occupants to Change Subject?", c.change_subject);
@@ -182,7 +150,7 @@ df::Form config_form(const RoomConfig& c, const AdminLists& lists, std::string_v
   {
     auto& pm =
         f.add(std::string(kAllowPm), FieldType::kListSingle, "Who Can Send Private Messages?");
-    pm.values = {std::string(pm_value(c.allow_pm))};
+    pm.values = {std::string(to_string(c.allow_pm))};
     pm.options = {{"Anyone", "anyone"},
                   {"Anyone with Voice", "participants"},
                   {"Moderators Only", "moderators"},
@@ -292,7 +260,7 @@ std::variant<ConfigChange, xmpp::StanzaError> apply_config_form(const df::Form& 
     }
   }
   if (const df::Field* f = submitted.field(kWhois); f != nullptr && !f->value().empty()) {
-    c.whois = f->value() == "anyone" ? WhoIs::kAnyone : WhoIs::kModerators;
+    c.whois = parse_whois(f->value()).value_or(WhoIs::kModerators);
   }
   if (const df::Field* f = submitted.field(kAllowPm); f != nullptr && !f->value().empty()) {
     c.allow_pm = parse_pm(f->value()).value_or(c.allow_pm);

@@ -11,32 +11,6 @@ namespace {
 
 constexpr std::string_view kStoreNs = "urn:starling:muc:room:1";
 
-std::string_view whois_name(WhoIs w) { return w == WhoIs::kAnyone ? "anyone" : "moderators"; }
-
-std::string_view pm_name(PmPolicy p) {
-  switch (p) {
-    case PmPolicy::kAnyone:
-      return "anyone";
-    case PmPolicy::kParticipants:
-      return "participants";
-    case PmPolicy::kModerators:
-      return "moderators";
-    case PmPolicy::kNone:
-      return "none";
-  }
-  return "anyone";
-}
-
-std::optional<PmPolicy> parse_pm(std::string_view s) {
-  for (PmPolicy p : {PmPolicy::kAnyone, PmPolicy::kParticipants, PmPolicy::kModerators,
-                     PmPolicy::kNone}) {
-    if (s == pm_name(p)) {
-      return p;
-    }
-  }
-  return std::nullopt;
-}
-
 std::string_view b(bool v) { return v ? "1" : "0"; }
 
 bool read_bool(const xml::Element& e, std::string_view name, bool fallback) {
@@ -75,10 +49,10 @@ xml::Element Room::serialize() const {
   c.set_attr("password-protected", std::string(b(config_.password_protected)));
   c.set_attr("password", config_.password);
   c.set_attr("max-users", std::to_string(config_.max_users));
-  c.set_attr("whois", std::string(whois_name(config_.whois)));
+  c.set_attr("whois", std::string(to_string(config_.whois)));
   c.set_attr("change-subject", std::string(b(config_.change_subject)));
   c.set_attr("allow-invites", std::string(b(config_.allow_invites)));
-  c.set_attr("allow-pm", std::string(pm_name(config_.allow_pm)));
+  c.set_attr("allow-pm", std::string(to_string(config_.allow_pm)));
   c.set_attr("allow-voice-requests", std::string(b(config_.allow_voice_requests)));
   c.set_attr("logging", std::string(b(config_.enable_logging)));
   c.set_attr("history-length", std::to_string(config_.history_length));
@@ -130,7 +104,7 @@ std::unique_ptr<Room> Room::deserialize(RoomHost& host, const xmpp::Jid& jid,
     cfg.password_protected = read_bool(*c, "password-protected", cfg.password_protected);
     cfg.password = std::string(c->attr_or("password"));
     cfg.max_users = read_size(*c, "max-users", cfg.max_users);
-    cfg.whois = c->attr_or("whois") == "anyone" ? WhoIs::kAnyone : WhoIs::kModerators;
+    cfg.whois = parse_whois(c->attr_or("whois")).value_or(WhoIs::kModerators);
     cfg.change_subject = read_bool(*c, "change-subject", cfg.change_subject);
     cfg.allow_invites = read_bool(*c, "allow-invites", cfg.allow_invites);
     cfg.allow_pm = parse_pm(c->attr_or("allow-pm")).value_or(cfg.allow_pm);

@@ -130,20 +130,12 @@ RoomConfig Service::default_config(const config::Config& cfg) {
   c.public_room = d.public_room;
   c.members_only = d.members_only;
   c.moderated = d.moderated;
-  c.whois = d.whois == "anyone" ? WhoIs::kAnyone : WhoIs::kModerators;
+  c.whois = parse_whois(d.whois).value_or(WhoIs::kModerators);
   c.max_users = std::min(d.max_users, cfg.muc.max_occupants);
   c.history_length = std::min(d.history_length, cfg.muc.max_history);
   c.change_subject = d.change_subject;
   c.allow_invites = d.allow_invites;
-  if (d.allow_pm == "participants") {
-    c.allow_pm = PmPolicy::kParticipants;
-  } else if (d.allow_pm == "moderators") {
-    c.allow_pm = PmPolicy::kModerators;
-  } else if (d.allow_pm == "none") {
-    c.allow_pm = PmPolicy::kNone;
-  } else {
-    c.allow_pm = PmPolicy::kAnyone;
-  }
+  c.allow_pm = parse_pm(d.allow_pm).value_or(PmPolicy::kAnyone);  // checked by the config
   c.allow_voice_requests = d.allow_voice_requests;
   return c;
 }

@@ -355,6 +355,22 @@ class Parser {
     return v->get();
   }
 
+  // Handlers that store a checked value of a key into `dest`.
+  Handler size(std::size_t& dest, std::int64_t min, std::int64_t max) {
+    return [this, &dest, min, max](const toml::node& v, const std::string& k) {
+      if (auto i = integer(v, k, min, max)) {
+        dest = static_cast<std::size_t>(*i);
+      }
+    };
+  }
+  Handler flag(bool& dest) {
+    return [this, &dest](const toml::node& v, const std::string& k) {
+      if (auto b = boolean(v, k)) {
+        dest = *b;
+      }
+    };
+  }
+
   // Checks `s` against the allowed values; reports the list when it is not one of them.
   bool one_of(const toml::node& n, std::string_view key, const std::string& s,
               std::span<const std::string_view> allowed, std::string_view what) {
@@ -523,20 +539,6 @@ class Parser {
       return;
     }
     Config::Muc& c = config_.muc;
-    auto size = [this](std::size_t& dest, std::int64_t min, std::int64_t max) {
-      return [this, &dest, min, max](const toml::node& v, const std::string& k) {
-        if (auto i = integer(v, k, min, max)) {
-          dest = static_cast<std::size_t>(*i);
-        }
-      };
-    };
-    auto flag = [this](bool& dest) {
-      return [this, &dest](const toml::node& v, const std::string& k) {
-        if (auto b = boolean(v, k)) {
-          dest = *b;
-        }
-      };
-    };
     auto choice = [this](std::string& dest, std::span<const std::string_view> allowed,
                          std::string_view what) {
       return [this, &dest, allowed, what](const toml::node& v, const std::string& k) {
@@ -717,20 +719,6 @@ class Parser {
       return [this, &dest, min, max](const toml::node& v, const std::string& k) {
         if (auto i = integer(v, k, min, max)) {
           dest = static_cast<std::uint32_t>(*i);
-        }
-      };
-    };
-    auto size = [this](std::size_t& dest, std::int64_t min, std::int64_t max) {
-      return [this, &dest, min, max](const toml::node& v, const std::string& k) {
-        if (auto i = integer(v, k, min, max)) {
-          dest = static_cast<std::size_t>(*i);
-        }
-      };
-    };
-    auto flag = [this](bool& dest) {
-      return [this, &dest](const toml::node& v, const std::string& k) {
-        if (auto b = boolean(v, k)) {
-          dest = *b;
         }
       };
     };
