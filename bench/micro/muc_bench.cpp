@@ -6,7 +6,6 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include "router/router.hpp"
 #include "session/session_table.hpp"
 #include "storage/storage.hpp"
+#include "router_env.hpp"
 #include "support.hpp"
 #include "xmpp/namespaces.hpp"
 
@@ -64,7 +64,7 @@ class Host : public muc::RoomHost {
 class Env {
  public:
   explicit Env(std::size_t occupants)
-      : shards_(1), storage_(open_storage(dir_)), router_(shards_, {"example.com"}, registry_,
+      : shards_(1), storage_(open_temp_storage(dir_)), router_(shards_, {"example.com"}, registry_,
                                                          *storage_),
         host_(router_) {
     muc::RoomConfig config;
@@ -107,41 +107,9 @@ class Env {
   }
 
  private:
-  static std::unique_ptr<storage::Storage> open_storage(std::filesystem::path& dir) {
-    char tmpl[] = "/tmp/starling-microbench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      fail("mkdtemp failed");
-    }
-    dir = tmpl;
-    auto backend = storage::open_sqlite(dir / "bench.db");
-    if (!backend.ok()) {
-      fail("cannot open SQLite");
-    }
-    return std::make_unique<storage::Storage>(std::move(*backend));
-  }
-
   std::shared_ptr<Occupant> bind(const std::string& full) {
     auto session = std::make_shared<Occupant>();
-    auto jid = xmpp::Jid::parse(full);
-    bool done = false;
-    std::uint64_t id = 0;
-    auto op = router_.bind(*jid, session, 0);
-    asio::co_spawn(shards_.context(0), std::move(op),
-                   [&](std::exception_ptr e, router::Router::BindResult r) {
-                     if (e) {
-                       fail("bind failed");
-                     }
-                     id = r.id;
-                     done = true;
-                   });
-    while (!done) {
-      poll();
-    }
-    xml::Element presence("presence", std::string(ns::kClient));
-    presence.set_attr("from", jid->str());
-    router_.set_presence(*jid, id, true, 0,
-                         std::make_shared<const xml::Element>(std::move(presence)));
-    poll();
+    bind_available(router_, shards_.context(0), full, session);
     return session;
   }
 

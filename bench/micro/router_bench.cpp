@@ -6,7 +6,6 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +21,7 @@
 #include "session/session_table.hpp"
 #include "stanzas.hpp"
 #include "storage/storage.hpp"
+#include "router_env.hpp"
 #include "support.hpp"
 #include "xml/stream_parser.hpp"
 #include "xml/writer.hpp"
@@ -31,11 +31,6 @@ namespace starling::microbench {
 namespace {
 
 namespace asio = boost::asio;
-
-[[noreturn]] void die(const char* why) {
-  std::fprintf(stderr, "microbench: %s\n", why);
-  std::abort();
-}
 
 // A bound client session as the router sees it. With `serialize`, it also writes the stanza as
 // C2sStream::deliver does (xml::to_string), so a pipeline benchmark includes that cost.
@@ -66,7 +61,7 @@ class Env {
  public:
   Env()
       : shards_(1),
-        storage_(open_storage(dir_)),
+        storage_(open_temp_storage(dir_)),
         router_(shards_, {"example.com"}, registry_, *storage_) {
     romeo_ = bind("romeo@example.com/orchard");
     juliet_ = bind("juliet@example.com/balcony");
@@ -104,45 +99,9 @@ class Env {
   }
 
  private:
-  static std::unique_ptr<storage::Storage> open_storage(std::filesystem::path& dir) {
-    char tmpl[] = "/tmp/starling-microbench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      die("mkdtemp failed");
-    }
-    dir = tmpl;
-    auto backend = storage::open_sqlite(dir / "bench.db");
-    if (!backend.ok()) {
-      die("cannot open SQLite");
-    }
-    return std::make_unique<storage::Storage>(std::move(*backend));
-  }
-
-  // Binds and makes available (priority 0), as a client's bind and initial presence do.
   std::shared_ptr<CountingSession> bind(const char* full) {
     auto session = std::make_shared<CountingSession>();
-    auto jid = xmpp::Jid::parse(full);
-    if (!jid) {
-      die("bad JID");
-    }
-    bool done = false;
-    std::uint64_t id = 0;
-    auto op = router_.bind(*jid, session, 0);
-    asio::co_spawn(context(), std::move(op),
-                   [&](std::exception_ptr e, router::Router::BindResult r) {
-                     if (e) {
-                       die("bind failed");
-                     }
-                     id = r.id;
-                     done = true;
-                   });
-    while (!done) {
-      poll();
-    }
-    xml::Element presence("presence", std::string(ns::kClient));
-    presence.set_attr("from", jid->str());
-    router_.set_presence(*jid, id, true, 0,
-                         std::make_shared<const xml::Element>(std::move(presence)));
-    poll();
+    bind_available(router_, context(), full, session);
     sessions_.push_back(session);
     return session;
   }
