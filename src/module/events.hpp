@@ -58,6 +58,19 @@ struct RosterChanged {
   boost::asio::any_io_executor executor;
 };
 
+// Available or unavailable presence (no type, or type 'unavailable') from another entity arrived
+// for a local account's bare JID (RFC 6121 §8.5.2.1.2): a contact's broadcast presence, local or
+// federated. Fired on the account's partition shard (StanzaSink::shard_of) before the presence
+// goes to the account's available resources, whether or not any is available. XEP-0163 §4.3
+// learns contacts' resources and their caps from it.
+struct InboundPresence {
+  xmpp::Jid to;            // the account's bare JID
+  xmpp::Jid from;          // the sender, as stamped (usually a full JID)
+  xmpp::StanzaPtr stanza;  // the presence
+  bool available = false;
+  boost::asio::any_io_executor executor;
+};
+
 // A bound client session ended, for whatever reason (fired on the session's shard).
 struct SessionClosed {
   xmpp::Jid jid;  // full JID

@@ -95,6 +95,14 @@ const ServiceHandler* Registry::find_service(std::string_view domain) const {
   return it == services_.end() ? nullptr : &it->second;
 }
 
+void ModuleContext::provide_pep(std::shared_ptr<Pep> pep) {
+  if (registry_.pep_) {
+    throw std::logic_error("module " + name_ + ": PEP is already provided");
+  }
+  registry_.pep_ = std::move(pep);
+  registrations_.emplace_back([reg = &registry_] { reg->pep_ = nullptr; });
+}
+
 void ModuleContext::provide_caps(CapsLookup lookup) {
   if (registry_.caps_) {
     throw std::logic_error("module " + name_ + ": a second caps provider");

@@ -232,6 +232,19 @@ struct MessageHookEntry {
 using ServiceHandler =
     std::function<void(xmpp::StanzaPtr stanza, xmpp::Jid to, xmpp::Jid from)>;
 
+// XEP-0163 PEP of local accounts, for modules that map another protocol onto it (XEP-0411:
+// XEP-0048 bookmarks in private storage <-> XEP-0402 PEP bookmarks). Provided by the pubsub
+// module. Call it on the account's partition shard (StanzaSink::shard_of), where PEP nodes live
+// and where Target::kAccount iq handlers run.
+class Pep {
+ public:
+  virtual ~Pep() = default;
+  // Handles `pubsub` (a <pubsub xmlns='http://jabber.org/protocol/pubsub'/> element, e.g. with
+  // <publish/> and <publish-options/>, or <items/>) as if the account's resource `from` had sent
+  // it in an iq to its own bare JID, notifications included. The result is what the iq would get.
+  virtual boost::asio::awaitable<IqResult> request(xmpp::Jid from, xml::Element pubsub) = 0;
+};
+
 // What a module implements, for docs/features.md and the DOAP file.
 struct SpecInfo {
   std::string spec;     // "XEP-0199", "RFC 6120"
@@ -374,6 +387,8 @@ class ModuleContext {
   // Serves `domain` (see ServiceHandler). A domain that is a served domain itself or already
   // has a service is a start-up error (throws). s2s accepts streams for it and sends from it.
   void add_service(std::string domain, ServiceHandler handler);
+  // Provides XEP-0163 PEP to other modules (one module may do this).
+  void provide_pep(std::shared_ptr<Pep> pep);
 
   // Observes a typed event (events.hpp).
   template <class E>
@@ -496,6 +511,8 @@ class Registry {
   // nullptr when no module waits for a response with this id.
   const IqResponseHandler* find_iq_response(std::string_view id) const;
   const CapsLookup* caps_lookup() const { return caps_ ? &caps_ : nullptr; }
+  // nullptr when no module provides PEP.
+  Pep* pep() const { return pep_.get(); }
   const MessageHookEntry* message_hook() const { return message_hook_.hook ? &message_hook_ : nullptr; }
   const std::list<AccountRemovalHandler>& account_removal_handlers() const {
     return account_removal_;
@@ -517,7 +534,8 @@ class Registry {
              std::list<std::function<void(const events::SessionClosed&)>>,
              std::list<std::function<void(const events::SessionAvailable&)>>,
              std::list<std::function<void(const events::PresenceBroadcast&)>>,
-             std::list<std::function<void(const events::RosterChanged&)>>>
+             std::list<std::function<void(const events::RosterChanged&)>>,
+             std::list<std::function<void(const events::InboundPresence&)>>>
       hooks_;
   OfflineHandler offline_;
   PresenceHandlers presence_;
@@ -529,6 +547,7 @@ class Registry {
   std::set<IqKey> missing_account_keys_;
   std::map<std::string, IqResponseHandler, std::less<>> iq_responses_;  // by id prefix
   CapsLookup caps_;
+  std::shared_ptr<Pep> pep_;
   MessageHookEntry message_hook_;
   std::list<AccountRemovalHandler> account_removal_;
   std::map<std::string, ServiceHandler, std::less<>> services_;

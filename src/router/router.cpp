@@ -331,6 +331,10 @@ void Router::to_bare(StanzaPtr stanza, Jid to, Jid from, std::size_t part) {
         inbound_presence(std::move(stanza), std::move(to), std::move(from), part);
         return;
       }
+      if (type.empty() || type == "unavailable") {
+        registry_.fire(events::InboundPresence{to, from, stanza, type.empty(),
+                                               shards_.executor(part)});
+      }
       // §8.5.2.1.2: available and unavailable presence go to all available resources;
       // §8.5.2.2.2: with none, it is ignored.
       if (rs != nullptr) {

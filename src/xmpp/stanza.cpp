@@ -49,7 +49,10 @@ xml::Element make_error_element(const StanzaError& err, std::string_view by) {
     t.add_text(err.text);
   }
   if (!err.app_condition.empty()) {
-    error.add_child(err.app_condition, err.app_ns);
+    auto& app = error.add_child(err.app_condition, err.app_ns);
+    if (!err.app_feature.empty()) {
+      app.set_attr("feature", err.app_feature);
+    }
   }
   return error;
 }

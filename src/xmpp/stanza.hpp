@@ -26,6 +26,8 @@ struct StanzaError {
   // element named app_condition in the namespace app_ns, written after the text.
   std::string app_condition = {};
   std::string app_ns = {};
+  // A 'feature' attribute on that element (XEP-0060 §7-§8: <unsupported feature='...'/>).
+  std::string app_feature = {};
 
   static StanzaError bad_request(std::string text = {}) {
     return {ErrorType::kModify, "bad-request", std::move(text)};

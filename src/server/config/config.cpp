@@ -235,10 +235,13 @@ class Parser {
              {"disco", [this](const toml::node& n, const std::string& k) { disco(n, k); }},
              {"contact", [this](const toml::node& n, const std::string& k) { contact(n, k); }},
              {"muc", [this](const toml::node& n, const std::string& k) { muc(n, k); }},
+             {"pubsub", [this](const toml::node& n, const std::string& k) { pubsub(n, k); }},
+             {"pep", [this](const toml::node& n, const std::string& k) { pep(n, k); }},
          });
     check_registration_domains();
     check_anonymous_domains();
     check_muc_services();
+    check_pubsub_services();
     if (errors_.empty()) {
       return std::move(config_);
     }
@@ -592,6 +595,82 @@ class Parser {
          });
   }
 
+  // XEP-0060 Publish-Subscribe.
+  void pubsub(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::Pubsub& c = config_.pubsub;
+    auto choice = [this](std::string& dest, std::span<const std::string_view> allowed,
+                         std::string_view what) {
+      return [this, &dest, allowed, what](const toml::node& v, const std::string& k) {
+        if (auto s = string(v, k); s && one_of(v, k, *s, allowed, what)) {
+          dest = *s;
+        }
+      };
+    };
+    static constexpr std::string_view kCreate[] = {"local", "admins", "anyone"};
+    static constexpr std::string_view kAccess[] = {"open", "presence", "roster", "authorize",
+                                                   "whitelist"};
+    static constexpr std::string_view kPublish[] = {"publishers", "subscribers", "open"};
+    static constexpr std::string_view kSendLast[] = {"never", "on_sub", "on_sub_and_presence"};
+    Config::Pubsub::NodeDefaults& d = c.defaults;
+    walk(*t, key,
+         {
+             {"enabled", flag(c.enabled)},
+             {"services",
+              [this, &c](const toml::node& v, const std::string& k) {
+                c.services.clear();
+                for (auto& [domain, where] : prepared_domains(v, k, "domain strings", true)) {
+                  c.services.push_back(domain);
+                  pubsub_sources_.emplace_back(std::move(domain), where, k);
+                }
+              }},
+             {"create_nodes", choice(c.create_nodes, kCreate, "create_nodes value")},
+             {"admins",
+              [this, &c](const toml::node& v, const std::string& k) { admins(v, k, c.admins); }},
+             {"max_nodes", size(c.max_nodes, 1, 10000000)},
+             {"max_items", size(c.max_items, 1, 1000000)},
+             {"max_payload_size", size(c.max_payload_size, 1024, 16777216)},
+             {"defaults",
+              [&](const toml::node& v, const std::string& k) {
+                const toml::table* dt = table(v, k);
+                if (dt == nullptr) {
+                  return;
+                }
+                walk(*dt, k,
+                     {
+                         {"access_model", choice(d.access_model, kAccess, "access_model value")},
+                         {"publish_model",
+                          choice(d.publish_model, kPublish, "publish_model value")},
+                         {"max_items", size(d.max_items, 1, 1000000)},
+                         {"persist_items", flag(d.persist_items)},
+                         {"deliver_payloads", flag(d.deliver_payloads)},
+                         {"send_last_published_item",
+                          choice(d.send_last_published_item, kSendLast,
+                                 "send_last_published_item value")},
+                     });
+              }},
+         });
+  }
+
+  // XEP-0163 Personal Eventing Protocol.
+  void pep(const toml::node& n, const std::string& key) {
+    const toml::table* t = table(n, key);
+    if (t == nullptr) {
+      return;
+    }
+    Config::Pep& c = config_.pep;
+    walk(*t, key,
+         {
+             {"enabled", flag(c.enabled)},
+             {"max_nodes", size(c.max_nodes, 1, 100000)},
+             {"max_items", size(c.max_items, 1, 1000000)},
+             {"max_payload_size", size(c.max_payload_size, 1024, 16777216)},
+         });
+  }
+
   // A MUC service domain is a subdomain of a served domain (whose users are its local users)
   // and not a served domain itself.
   void check_muc_services() {
@@ -615,6 +694,37 @@ class Parser {
         error(where, key,
               "MUC service " + quote_value(domain) +
                   " is not a subdomain of a served domain (domains = [" + all + "])");
+      }
+    }
+  }
+
+  // Like a MUC service domain; and a domain cannot host both services.
+  void check_pubsub_services() {
+    const auto& served = config_.domains;
+    for (const auto& [domain, where, key] : pubsub_sources_) {
+      if (std::find(served.begin(), served.end(), domain) != served.end()) {
+        error(where, key,
+              "pubsub service " + quote_value(domain) +
+                  " is also in domains; a service needs a domain of its own");
+        continue;
+      }
+      bool parent = std::any_of(served.begin(), served.end(), [&](const std::string& d) {
+        return domain.size() > d.size() + 1 && domain.ends_with(d) &&
+               domain[domain.size() - d.size() - 1] == '.';
+      });
+      if (!parent) {
+        error(where, key,
+              "pubsub service " + quote_value(domain) + " is not a subdomain of a served domain");
+        continue;
+      }
+      const auto& m = config_.muc.services;
+      bool muc_here =
+          m.empty() ? std::any_of(served.begin(), served.end(),
+                                  [&](const std::string& d) { return domain == "conference." + d; })
+                    : std::find(m.begin(), m.end(), domain) != m.end();
+      if (muc_here && config_.muc.enabled) {
+        error(where, key,
+              "pubsub service " + quote_value(domain) + " is also a MUC service");
       }
     }
   }
@@ -1178,6 +1288,7 @@ class Parser {
   std::vector<std::tuple<std::string, toml::source_region, std::string>> allow_sources_;
   std::vector<std::tuple<std::string, toml::source_region, std::string>> anonymous_sources_;
   std::vector<std::tuple<std::string, toml::source_region, std::string>> muc_sources_;
+  std::vector<std::tuple<std::string, toml::source_region, std::string>> pubsub_sources_;
   std::vector<Issue> errors_;
 };
 

@@ -158,6 +158,38 @@ struct Config {
     } defaults;
   } muc;
 
+  // XEP-0060 Publish-Subscribe services (modules/xep0060_pubsub).
+  struct Pubsub {
+    bool enabled = true;
+    // The pubsub service domains. Empty: "pubsub.<domain>" for every served domain. Each one
+    // must be a subdomain of a served domain and not a MUC service.
+    std::vector<std::string> services;
+    // Who may create nodes: "local" (accounts of the served domains), "admins" (server and
+    // pubsub admins), "anyone" (also users of federated servers).
+    std::string create_nodes = "local";
+    std::vector<std::string> admins;  // bare JIDs with owner rights on every node (and `admins`)
+    std::size_t max_nodes = 10000;          // nodes per service
+    std::size_t max_items = 1000;           // items per node: what pubsub#max_items "max" means
+    std::size_t max_payload_size = 65536;   // bytes of one item's payload
+    // Configuration of a new node (pubsub#node_config defaults; the owner may change each).
+    struct NodeDefaults {
+      std::string access_model = "open";  // open, presence, roster, authorize, whitelist
+      std::string publish_model = "publishers";  // publishers, subscribers, open
+      std::size_t max_items = 10;
+      bool persist_items = true;
+      bool deliver_payloads = true;
+      std::string send_last_published_item = "on_sub";  // never, on_sub, on_sub_and_presence
+    } defaults;
+  } pubsub;
+
+  // XEP-0163 Personal Eventing Protocol (modules/xep0060_pubsub).
+  struct Pep {
+    bool enabled = true;
+    std::size_t max_nodes = 100;           // nodes per account
+    std::size_t max_items = 1000;          // items per node: what pubsub#max_items "max" means
+    std::size_t max_payload_size = 262144;  // bytes of one item's payload (avatars are large)
+  } pep;
+
   // XEP-0030: extra items of the server's disco#items (services not built into Starling).
   struct DiscoItem {
     std::string jid, node, name;

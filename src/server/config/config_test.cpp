@@ -313,6 +313,72 @@ TEST_F(ConfigFile, MissingOrUnreadableFile) {
   EXPECT_EQ(d.error().message.rfind(dir_.string() + ": cannot read: ", 0), 0u) << d.error().message;
 }
 
+TEST(Config, PubsubAndPepDefaults) {
+  Config c = defaults();
+  EXPECT_TRUE(c.pubsub.enabled);
+  EXPECT_TRUE(c.pubsub.services.empty());  // pubsub.<domain> for each served domain
+  EXPECT_EQ(c.pubsub.create_nodes, "local");
+  EXPECT_EQ(c.pubsub.defaults.access_model, "open");
+  EXPECT_EQ(c.pubsub.defaults.max_items, 10u);
+  EXPECT_TRUE(c.pep.enabled);
+  EXPECT_EQ(c.pep.max_items, 1000u);
+}
+
+TEST(Config, PubsubFull) {
+  auto r = load(R"(
+domains = ["a.test"]
+[pubsub]
+services = ["News.A.test"]
+create_nodes = "admins"
+admins = ["boss@a.test"]
+max_nodes = 5
+max_items = 50
+max_payload_size = 2048
+[pubsub.defaults]
+access_model = "whitelist"
+publish_model = "open"
+max_items = 3
+persist_items = false
+deliver_payloads = false
+send_last_published_item = "never"
+[pep]
+enabled = false
+max_nodes = 7
+max_items = 8
+max_payload_size = 4096
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& p = r->pubsub;
+  EXPECT_EQ(p.services, (std::vector<std::string>{"news.a.test"}));
+  EXPECT_EQ(p.create_nodes, "admins");
+  EXPECT_EQ(p.admins, (std::vector<std::string>{"boss@a.test"}));
+  EXPECT_EQ(p.max_nodes, 5u);
+  EXPECT_EQ(p.max_items, 50u);
+  EXPECT_EQ(p.max_payload_size, 2048u);
+  EXPECT_EQ(p.defaults.access_model, "whitelist");
+  EXPECT_EQ(p.defaults.publish_model, "open");
+  EXPECT_EQ(p.defaults.max_items, 3u);
+  EXPECT_FALSE(p.defaults.persist_items);
+  EXPECT_FALSE(p.defaults.deliver_payloads);
+  EXPECT_EQ(p.defaults.send_last_published_item, "never");
+  EXPECT_FALSE(r->pep.enabled);
+  EXPECT_EQ(r->pep.max_nodes, 7u);
+  EXPECT_EQ(r->pep.max_items, 8u);
+  EXPECT_EQ(r->pep.max_payload_size, 4096u);
+}
+
+TEST(Config, PubsubErrorsNameFileLineAndKey) {
+  expect_error("domains = [\"a.test\"]\n[pubsub]\nservices = [\"ps.other.test\"]\n", 3,
+               "pubsub.services", "not a subdomain of a served domain");
+  expect_error("domains = [\"a.test\"]\n[pubsub]\nservices = [\"conference.a.test\"]\n", 3,
+               "pubsub.services", "also a MUC service");
+  expect_error("[pubsub]\ncreate_nodes = \"all\"\n", 2, "pubsub.create_nodes", "local, admins");
+  expect_error("[pubsub.defaults]\naccess_model = \"secret\"\n", 2,
+               "pubsub.defaults.access_model", "whitelist");
+  expect_error("[pubsub]\nmax_items = 0\n", 2, "pubsub.max_items", "between 1");
+  expect_error("[pep]\nnodes = 1\n", 2, "pep.nodes", "unknown key");
+}
+
 }  // namespace
 }  // namespace starling::config
 
