@@ -64,6 +64,9 @@ class Disco final : public module::Module {
                     co_return q;
                   }
                   const module::DiscoNodeHandler* h = reg.find_disco_node(target, node);
+                  if (h == nullptr) {
+                    h = reg.other_disco_nodes(target);
+                  }
                   if (h == nullptr || !h->info) {
                     co_return xmpp::StanzaError::item_not_found();  // §7: no such JID+node
                   }
@@ -90,7 +93,7 @@ class Disco final : public module::Module {
                       co_return q;
                     }
                     if (node.empty()) {
-                      auto items_op = account_items(iq.to.bare(), a.allowed);
+                      auto items_op = account_items(iq.to.bare(), a.allowed, iq);
                       co_return co_await std::move(items_op);
                     }
                   } else if (node.empty()) {
@@ -98,9 +101,20 @@ class Disco final : public module::Module {
                     for (const auto& it : reg.disco_items(target, iq.to.domain())) {
                       add_item(q, it);
                     }
+                    for (const module::DiscoItemsProvider* provider :
+                         reg.disco_items_providers(target)) {
+                      auto op = (*provider)(iq);
+                      std::vector<module::DiscoItem> items = co_await std::move(op);
+                      for (const auto& it : items) {
+                        add_item(q, it);
+                      }
+                    }
                     co_return q;
                   }
                   const module::DiscoNodeHandler* h = reg.find_disco_node(target, node);
+                  if (h == nullptr) {
+                    h = reg.other_disco_nodes(target);
+                  }
                   if (h == nullptr || !h->items) {
                     co_return xmpp::StanzaError::item_not_found();
                   }
@@ -164,8 +178,9 @@ class Disco final : public module::Module {
   }
 
   // §4.1, §8 2.2: the available resources (only to those allowed to see them), then the items
-  // modules registered for every account (an empty jid stands for the account's bare JID).
-  asio::awaitable<module::IqResult> account_items(xmpp::Jid user, bool allowed) {
+  // modules registered for every account and those the providers give (an empty jid stands for
+  // the account's bare JID).
+  asio::awaitable<module::IqResult> account_items(xmpp::Jid user, bool allowed, module::Iq iq) {
     xml::Element q("query", std::string(ns::kDiscoItems));
     if (allowed) {
       auto op = ctx_->sink().available_resources(user);
@@ -179,6 +194,17 @@ class Disco final : public module::Module {
         it.jid = user.bare_str();
       }
       add_item(q, it);
+    }
+    for (const module::DiscoItemsProvider* provider :
+         ctx_->registry().disco_items_providers(Target::kAccount)) {
+      auto op = (*provider)(iq);
+      std::vector<module::DiscoItem> items = co_await std::move(op);
+      for (auto& it : items) {
+        if (it.jid.empty()) {
+          it.jid = user.bare_str();
+        }
+        add_item(q, it);
+      }
     }
     co_return q;
   }

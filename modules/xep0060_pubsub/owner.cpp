@@ -274,7 +274,9 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       co_return StanzaError::internal_server_error();
     }
     node = find_mut(name);
-    if (node != nullptr && node->config.notify_delete) {
+    // §8.4.1: the service MUST notify all subscribers of the deletion, whatever
+    // pubsub#notify_delete says (pending subscribers, a SHOULD, are not told).
+    if (node != nullptr) {
       auto n = notify(name, std::move(event));
       co_await std::move(n);
     }

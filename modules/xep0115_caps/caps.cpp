@@ -6,7 +6,8 @@
 //
 // Clients' caps: when a session's broadcast presence carries <c hash node ver/>, the server looks
 // the 'ver' up; when it is not known it sends disco#info for node#ver to that full JID (§6.2),
-// checks the result per §5.4 and caches verified vers. Other modules ask through the CapsLookup
+// checks the result per §5.4 and caches verified vers; events::CapsVerified tells other modules
+// when a client's caps become known. Other modules ask through the CapsLookup
 // the module provides ("what does this full JID support", "does it want +notify for node X").
 //
 // No locks on the stanza path: the state is per shard (DESIGN.md "shared nothing").
@@ -131,10 +132,18 @@ class Caps final : public module::Module {
                  }
                  std::string key = hash + " " + ver;
                  Announced& a = sh.jids[jid.str()];
-                 if (a.key != key) {
+                 bool changed = a.key != key;
+                 if (changed) {
                    a = Announced{key, node + "#" + ver, false};
                  }
-                 if (a.queried || sh.verified.contains(key)) {
+                 if (auto v = sh.verified.find(key); v != sh.verified.end()) {
+                   if (changed) {  // a ver already verified: known at once
+                     ctx_->fire(events::CapsVerified{jid, v->second,
+                                                     ctx_->sink().shard_executor(shard)});
+                   }
+                   return;
+                 }
+                 if (a.queried) {
                    return;
                  }
                  // §6.2: ask the generating entity, at its full JID, for node#ver.
@@ -186,6 +195,19 @@ class Caps final : public module::Module {
           verified.erase(verified.begin());
         }
         verified.emplace(key, caps);
+        // Every client of this shard that announced the ver (the responder and any that
+        // announced it while the query was out) now has known caps. New vers are rare.
+        std::vector<xmpp::Jid> known;
+        for (const auto& [jid, announced] : shards_[i].jids) {
+          if (announced.key == key) {
+            if (auto parsed = xmpp::Jid::parse(jid)) {
+              known.push_back(std::move(*parsed));
+            }
+          }
+        }
+        for (auto& jid : known) {
+          ctx_->fire(events::CapsVerified{std::move(jid), caps, ctx_->sink().shard_executor(i)});
+        }
       });
     }
   }

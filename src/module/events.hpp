@@ -13,6 +13,9 @@
 namespace starling::session {
 class StanzaFilter;
 }
+namespace starling::module {
+struct EntityCaps;
+}
 
 namespace starling::events {
 
@@ -68,6 +71,17 @@ struct InboundPresence {
   xmpp::Jid from;          // the sender, as stamped (usually a full JID)
   xmpp::StanzaPtr stanza;  // the presence
   bool available = false;
+  boost::asio::any_io_executor executor;
+};
+
+// XEP-0115: the server learned the verified capabilities of a bound client (a full JID of a
+// local account): its broadcast presence announced a 'ver' already verified, or the 'ver' it
+// announced has just been verified (§5.4). Fired on the partition shard of the client's bare
+// JID (StanzaSink::shard_of). XEP-0163 §4.3.2 sends the last published items once it knows
+// what the client wants.
+struct CapsVerified {
+  xmpp::Jid jid;  // full JID
+  std::shared_ptr<const module::EntityCaps> caps;
   boost::asio::any_io_executor executor;
 };
 

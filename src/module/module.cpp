@@ -53,6 +53,20 @@ void ModuleContext::on_disco_node(Target target, std::string node, DiscoNodeHand
   registrations_.emplace_back([reg = &registry_, it] { reg->disco_nodes_.erase(it); });
 }
 
+void ModuleContext::on_other_disco_nodes(Target target, DiscoNodeHandler handler) {
+  if (registry_.other_disco_nodes_.contains(target)) {
+    throw std::logic_error("module " + name_ + ": other disco nodes handled twice");
+  }
+  auto it = registry_.other_disco_nodes_.emplace(target, std::move(handler)).first;
+  registrations_.emplace_back([reg = &registry_, it] { reg->other_disco_nodes_.erase(it); });
+}
+
+void ModuleContext::add_disco_items_provider(Target target, DiscoItemsProvider provider) {
+  auto& list = registry_.disco_items_providers_;
+  auto it = list.emplace(list.end(), target, std::move(provider));
+  registrations_.emplace_back([&list, it] { list.erase(it); });
+}
+
 void ModuleContext::add_disco_item(Target target, DiscoItem item, std::string domain) {
   auto& list = registry_.disco_items_;
   auto it = list.emplace(list.end(), target, std::move(item), std::move(domain));
@@ -227,6 +241,21 @@ const IqHandler* Registry::find_iq(const IqKey& key) const {
 const DiscoNodeHandler* Registry::find_disco_node(Target t, const std::string& node) const {
   auto it = disco_nodes_.find(std::make_pair(t, node));
   return it == disco_nodes_.end() ? nullptr : &it->second;
+}
+
+const DiscoNodeHandler* Registry::other_disco_nodes(Target t) const {
+  auto it = other_disco_nodes_.find(t);
+  return it == other_disco_nodes_.end() ? nullptr : &it->second;
+}
+
+std::vector<const DiscoItemsProvider*> Registry::disco_items_providers(Target t) const {
+  std::vector<const DiscoItemsProvider*> out;
+  for (const auto& [target, provider] : disco_items_providers_) {
+    if (target == t) {
+      out.push_back(&provider);
+    }
+  }
+  return out;
 }
 
 const PreAuthIqHandler* Registry::find_pre_auth_iq(IqType type, std::string_view ns,

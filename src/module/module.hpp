@@ -182,6 +182,11 @@ struct DiscoNodeHandler {
   std::function<boost::asio::awaitable<DiscoInfoResult>(const Iq&)> info;
   std::function<boost::asio::awaitable<DiscoItemsResult>(const Iq&)> items;
 };
+// Items of disco#items without a node that depend on the request (e.g. XEP-0163: the PEP nodes
+// of the account `iq.to` that `iq.from` may access). Runs where the disco#items handler runs
+// (for Target::kAccount, on the account's partition shard, only for accounts that exist).
+using DiscoItemsProvider =
+    std::function<boost::asio::awaitable<std::vector<DiscoItem>>(const Iq&)>;
 
 // XEP-0115 entity capabilities of a client, as verified by the server (§5.4): what its disco#info
 // for node#ver contained. Shared, immutable; the same object serves every client announcing it.
@@ -362,6 +367,12 @@ class ModuleContext {
   // Answers disco#info/#items for `node` of the server (kServer) or of every account (kAccount).
   // A second handler for the same target and node is a start-up error (throws).
   void on_disco_node(Target target, std::string node, DiscoNodeHandler handler);
+  // Answers disco#info/#items for every node of the target that no module registered by name
+  // (e.g. XEP-0163: the PEP nodes of an account, whose names are not known in advance). One
+  // module per target may do this (a second is a start-up error, throws).
+  void on_other_disco_nodes(Target target, DiscoNodeHandler handler);
+  // Adds the items `provider` returns to disco#items without a node (after the static ones).
+  void add_disco_items_provider(Target target, DiscoItemsProvider provider);
   // An ad-hoc command (XEP-0050, module/adhoc.hpp) of the server (kServer). Its node also
   // answers disco#info (identity automation/command-node, §2.2), with forbidden for requesters
   // the command's access excludes. A second command with the same target and node is a
@@ -487,6 +498,10 @@ class Registry {
     return presence_.inbound ? &presence_ : nullptr;
   }
   const DiscoNodeHandler* find_disco_node(Target t, const std::string& node) const;
+  // The handler of nodes nobody registered by name (on_other_disco_nodes), or nullptr.
+  const DiscoNodeHandler* other_disco_nodes(Target t) const;
+  // The dynamic disco#items providers of a target, in registration order.
+  std::vector<const DiscoItemsProvider*> disco_items_providers(Target t) const;
   // The ad-hoc commands of a target, in registration order; nullptr when there is no such node.
   std::vector<const AdHocCommand*> commands(Target t) const;
   const AdHocCommand* find_command(Target t, std::string_view node) const;
@@ -535,11 +550,14 @@ class Registry {
              std::list<std::function<void(const events::SessionAvailable&)>>,
              std::list<std::function<void(const events::PresenceBroadcast&)>>,
              std::list<std::function<void(const events::RosterChanged&)>>,
-             std::list<std::function<void(const events::InboundPresence&)>>>
+             std::list<std::function<void(const events::InboundPresence&)>>,
+             std::list<std::function<void(const events::CapsVerified&)>>>
       hooks_;
   OfflineHandler offline_;
   PresenceHandlers presence_;
   std::map<std::pair<Target, std::string>, DiscoNodeHandler> disco_nodes_;
+  std::map<Target, DiscoNodeHandler> other_disco_nodes_;
+  std::list<std::pair<Target, DiscoItemsProvider>> disco_items_providers_;
   std::vector<PresenceDecorator> decorators_;  // index = slot
   std::list<std::pair<Target, std::shared_ptr<const AdHocCommand>>> commands_;
   std::list<std::tuple<Target, DiscoItem, std::string>> disco_items_;
