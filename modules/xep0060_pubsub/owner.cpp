@@ -544,6 +544,7 @@ asio::awaitable<void> NodeService::authorization(xml::Element message, Jid from)
   }
   xml::Element event = subscription_event(options_.jid, name, it->jid,
                                           *allow ? "subscribed" : "none", it->subid);
+  const xmpp::Jid approved = it->jid;
   if (*allow) {
     it->state = SubState::kSubscribed;
   } else {
@@ -558,6 +559,12 @@ asio::awaitable<void> NodeService::authorization(xml::Element message, Jid from)
     co_return;
   }
   host_.send(std::move(event));  // §8.6: the subscriber learns the outcome
+  // §6.1.7: a subscription that became active gets the last item, as on subscribing.
+  if (const Node* n = find(name);
+      *allow && n != nullptr && n->config.send_last_published_item != SendLast::kNever &&
+      !n->items.empty()) {
+    send_last_item(*n, approved);
+  }
 }
 
 }  // namespace starling::pubsub
