@@ -35,9 +35,12 @@ def test_service_is_discovered(srv):
             ids, feats, _ = await pu.disco_info(alice, SERVICE)
             assert ("pubsub", "service") in ids, ids
             assert NS_PUBSUB in feats, feats
-            for f in ("create-nodes", "publish", "subscribe", "retrieve-items", "retract-items",
+            wanted = ["create-nodes", "publish", "subscribe", "retrieve-items", "retract-items",
                       "purge-nodes", "delete-nodes", "config-node", "instant-nodes",
-                      "publish-options", "modify-affiliations", "manage-subscriptions"):
+                      "publish-options", "modify-affiliations"]
+            if not pu.PROSODY:      # Prosody 0.12 does not advertise it (but supports it)
+                wanted.append("manage-subscriptions")
+            for f in wanted:
                 assert NS_PUBSUB + "#" + f in feats, (f, sorted(feats))
         finally:
             await close_all(alice)
@@ -69,7 +72,8 @@ def test_create_named_and_instant_nodes(srv):
             assert ("pubsub", "leaf") in ids, ids
             meta = forms.get(NS_PUBSUB + "#meta-data")
             assert meta is not None, forms
-            assert alice.bare in meta.get("pubsub#owner", []), meta
+            if not pu.PROSODY:      # Prosody 0.12 leaves pubsub#owner empty
+                assert alice.bare in meta.get("pubsub#owner", []), meta
             # The slixmpp API too, with a configuration at creation (§8.1.3).
             cfg = pu.slix_form(alice, {"pubsub#title": "Created by slixmpp",
                                        "pubsub#max_items": "7"}, NS_PUBSUB + "#node_config")
@@ -305,7 +309,7 @@ def test_retract_with_notify(srv):
             # §7.2.3.4: no item id.
             e = await alice.error(SERVICE, "<pubsub xmlns='%s'><retract node='r'><item/>"
                                   "</retract></pubsub>" % NS_PUBSUB)
-            e.check("bad-request", "item-required", etype="modify")
+            e.check("bad-request", "item-required", etype="modify", prosody="item-not-found")
             # §7.2.3.3: no node.
             e = await alice.error(SERVICE, "<pubsub xmlns='%s'><retract><item id='keep'/>"
                                   "</retract></pubsub>" % NS_PUBSUB)
@@ -396,11 +400,12 @@ def test_subscribe_unsubscribe(srv):
             # §6.2.3.2: not subscribed any more.
             e = await bob.error(SERVICE, "<pubsub xmlns='%s'><unsubscribe node='s' jid='%s'/>"
                                 "</pubsub>" % (NS_PUBSUB, bob.bare))
-            e.check("unexpected-request", "not-subscribed", etype="cancel")
+            e.check("unexpected-request", "not-subscribed", etype="cancel",
+                    prosody="unexpected-request")    # Prosody: type 'modify', no app condition
             # §6.1.3.1: bob may not subscribe carol.
             e = await bob.error(SERVICE, "<pubsub xmlns='%s'><subscribe node='s' "
                                 "jid='carol@localhost'/></pubsub>" % NS_PUBSUB)
-            e.check("bad-request", "invalid-jid", etype="modify")
+            e.check("bad-request", "invalid-jid", etype="modify", prosody="forbidden")
             # §6.1.3.12: no such node.
             e = await bob.error(SERVICE, "<pubsub xmlns='%s'><subscribe node='nope' jid='%s'/>"
                                 "</pubsub>" % (NS_PUBSUB, bob.bare))
@@ -410,6 +415,7 @@ def test_subscribe_unsubscribe(srv):
     run(body(), 60)
 
 
+@prosody_differs("no pubsub#deliver subscription option (0.12 offers only include_body)")
 def test_subscription_options(srv):
     async def body():
         alice, bob = await pu.logins(srv, "alice", "bob")
@@ -509,10 +515,10 @@ def test_whitelist_keeps_non_members_out(srv):
             # §6.1.3.5 / §6.5.9.5-ish: closed node.
             e = await carol.error(SERVICE, "<pubsub xmlns='%s'><subscribe node='club' jid='%s'/>"
                                   "</pubsub>" % (NS_PUBSUB, carol.bare))
-            e.check("not-allowed", "closed-node", etype="cancel")
+            e.check("not-allowed", "closed-node", etype="cancel", prosody="forbidden")
             e = await carol.error(SERVICE, "<pubsub xmlns='%s'><items node='club'/></pubsub>"
                                   % NS_PUBSUB, "get")
-            e.check("not-allowed", "closed-node", etype="cancel")
+            e.check("not-allowed", "closed-node", etype="cancel", prosody="forbidden")
             # §8.9.2: the owner whitelists bob (affiliation member).
             await alice.iq(SERVICE, "<pubsub xmlns='%s'><affiliations node='club'>"
                            "<affiliation jid='%s' affiliation='member'/></affiliations></pubsub>"
@@ -531,6 +537,7 @@ def test_whitelist_keeps_non_members_out(srv):
     run(body(), 60)
 
 
+@prosody_differs("its pubsub component refuses the presence access model (PEP only)")
 def test_presence_access_model(srv):
     async def body():
         alice, bob, carol = await pu.logins(srv, "alice", "bob", "carol")
@@ -553,6 +560,7 @@ def test_presence_access_model(srv):
     run(body(), 60)
 
 
+@prosody_differs("its pubsub component refuses the roster access model (PEP only)")
 def test_roster_access_model(srv):
     async def body():
         alice, bob, carol = await pu.logins(srv, "alice", "bob", "carol")
@@ -610,11 +618,13 @@ def test_owner_manages_affiliations(srv):
             e = await bob.error(SERVICE, "<pubsub xmlns='%s'><affiliations node='team'/></pubsub>"
                                 % NS_OWNER, "get")
             e.check("forbidden", etype="auth")
-            # §5.7: bob's own affiliations.
-            r = await bob.iq(SERVICE, "<pubsub xmlns='%s'><affiliations/></pubsub>" % NS_PUBSUB)
-            mine = [(a.get("node"), a.get("affiliation"))
-                    for a in r.xml.iter("{%s}affiliation" % NS_PUBSUB)]
-            assert ("team", "publisher") in mine, mine
+            # §5.7: bob's own affiliations (Prosody 0.12: service-unavailable).
+            if not pu.PROSODY:
+                r = await bob.iq(SERVICE, "<pubsub xmlns='%s'><affiliations/></pubsub>"
+                                 % NS_PUBSUB)
+                mine = [(a.get("node"), a.get("affiliation"))
+                        for a in r.xml.iter("{%s}affiliation" % NS_PUBSUB)]
+                assert ("team", "publisher") in mine, mine
             # Back to none: bob can no longer publish.
             await alice.iq(SERVICE, "<pubsub xmlns='%s'><affiliations node='team'>"
                            "<affiliation jid='%s' affiliation='none'/></affiliations></pubsub>"
@@ -701,11 +711,13 @@ def test_publish_errors(srv):
             e = await alice.error(SERVICE, "<pubsub xmlns='%s'><publish node='e'><item id='x'>"
                                   "<a xmlns='urn:example:e2e'/><b xmlns='urn:example:e2e'/></item>"
                                   "</publish></pubsub>" % NS_PUBSUB)
-            e.check("bad-request", "invalid-payload", etype="modify")
+            e.check("bad-request", "invalid-payload", etype="modify",
+                    prosody="bad-request")           # Prosody: no app condition
             # §7.1.3.6: a persistent node and no item.
             e = await alice.error(SERVICE, "<pubsub xmlns='%s'><publish node='e'/></pubsub>"
                                   % NS_PUBSUB)
-            e.check("bad-request", "item-required", etype="modify")
+            e.check("bad-request", "item-required", etype="modify",
+                    prosody="bad-request")           # Prosody: no app condition
             # No node attribute (§7.1.3.x, nodeid-required).
             e = await alice.error(SERVICE, "<pubsub xmlns='%s'><publish><item id='x'>"
                                   "<entry xmlns='urn:example:e2e'/></item></publish></pubsub>"
@@ -810,6 +822,7 @@ def test_max_nodes_limit(pubsub_factory):
 # ---- malformed input on a raw stream -----------------------------------------------------------
 
 def test_malformed_requests_get_errors_not_silence(srv):
+    import re
     import clients
     r, jid = clients.raw_session(srv.port, "alice")
     try:
@@ -824,7 +837,7 @@ def test_malformed_requests_get_errors_not_silence(srv):
         # An unknown pubsub action.
         t = ask("m2", "<pubsub xmlns='%s'><frobnicate node='x'/></pubsub>" % NS_PUBSUB)
         assert "type='error'" in t or 'type="error"' in t, t
-        assert "bad-request" in t or "feature-not-implemented" in t, t
+        assert re.search("bad-request|feature-not-implemented|service-unavailable", t), t
         # publish in a get: not a query.
         t = ask("m3", "<pubsub xmlns='%s'><publish node='x'><item/></publish></pubsub>"
                 % NS_PUBSUB, "get")
