@@ -152,6 +152,17 @@ class PubClient(mu.MucClient):
         if "xep_0048" in plugins:
             self["xep_0048"].auto_join = False
 
+    async def iq(self, to, xml_payload, itype="get", timeout=WAIT):
+        """Sends an iq with the payload (XML text) to `to` (None: no 'to', the own account)
+        and returns the result (IqError raised)."""
+        iq = self.Iq()
+        iq["type"] = itype
+        if to is not None:
+            iq["to"] = to
+        if xml_payload:
+            iq.append(ET.fromstring(xml_payload))
+        return await iq.send(timeout=timeout)
+
     @property
     def bare(self):
         return self.boundjid.bare
