@@ -171,10 +171,10 @@ def test_avatar_metadata_notification_and_data(srv):
             bob.add_event_handler("avatar_metadata_publish",
                                   lambda m: got.done() or got.set_result(m))
             # XEP-0084 §4.1 data, then §4.2 metadata (slixmpp's xep_0084).
-            await alice["xep_0084"].publish_avatar(image)
+            await alice["xep_0084"].publish_avatar(image, timeout=pu.WAIT)
             await alice["xep_0084"].publish_avatar_metadata(
-                [{"id": aid, "type": "image/png", "bytes": len(image), "width": 64,
-                  "height": 64}])
+                [{"id": aid, "type": "image/png", "bytes": len(image), "width": "64",
+                  "height": "64"}], timeout=pu.WAIT)
             await bob.expect(is_event(alice.bare, NS_AVATAR_META), what="avatar metadata event")
             m = await asyncio.wait_for(got, pu.WAIT)      # slixmpp's own event fired too
             assert m["from"].bare == alice.bare
