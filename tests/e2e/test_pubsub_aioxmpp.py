@@ -73,8 +73,10 @@ class Ax:
 
     async def __aenter__(self):
         import aioxmpp
-        self._cm = self.client.connected(presence=aioxmpp.PresenceState(True))
+        self._cm = self.client.connected()
         await asyncio.wait_for(self._cm.__aenter__(), 20)
+        # Initial presence (with the caps of the claimed PEP nodes).
+        self.presence.set_presence(aioxmpp.PresenceState(True))
         return self
 
     async def __aexit__(self, *exc):
