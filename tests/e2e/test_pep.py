@@ -14,7 +14,7 @@ import pytest
 import pubsub_util as pu
 from pubsub_util import pubsub_factory  # noqa: F401  (fixture)
 from pubsub_util import (NS_PUBSUB, NS_OWNER, NS_TUNE, NS_NICK, NS_AVATAR_META, NS_OMEMO_DEVICELIST,
-                         NS_OMEMO_LEGACY, run, close_all, barrier, is_event, has_item, items_of,
+                         NS_OMEMO_LEGACY, run, close_all, barrier, is_event, items_of,
                          entry_text, BARE_PLUGINS)
 
 NOTES = "urn:example:e2e:notes"

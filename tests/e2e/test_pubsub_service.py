@@ -4,13 +4,12 @@ conditions, publish-options, RSM). Every error case asserts the stanza error con
 pubsub#errors condition the section of XEP-0060 cited beside it names.
 
 Set STARLING_E2E_AGAINST=prosody to run these against Prosody 0.12 (see pubsub_util)."""
-import asyncio
 
 import pytest
 
 import pubsub_util as pu
 from pubsub_util import pubsub_factory  # noqa: F401  (fixture)
-from pubsub_util import (NS_PUBSUB, NS_OWNER, NS_EVENT, NS_DATA, NS_RSM, SERVICE, run,
+from pubsub_util import (NS_PUBSUB, NS_OWNER, NS_DATA, NS_RSM, SERVICE, run,
                          close_all, barrier, is_event, has_item, has_retract, items_of,
                          entry_text, starling_only, prosody_differs)
 
