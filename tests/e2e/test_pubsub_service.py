@@ -279,6 +279,51 @@ def test_items_rsm_paging(srv):
     run(body(), 90)
 
 
+def test_notification_without_payload(srv):
+    async def body():
+        alice, bob = await pu.logins(srv, "alice", "bob")
+        try:
+            await pu.create(alice, "bare", {"pubsub#deliver_payloads": False})
+            await pu.subscribe(bob, "bare")
+            since = bob.mark()
+            await pu.publish(alice, "bare", "not in the notification", "n1")
+            # §7.1.2.2: the event names the item but carries no payload.
+            _, m = await bob.expect(is_event(SERVICE, "bare", pred=has_item("n1")), since=since)
+            assert pu.event_items(m) == [("n1", None)], pu.xml(m)
+            r = await pu.get_items(bob, "bare")
+            assert [(i, entry_text(p)) for i, p in items_of(r)] == [("n1",
+                                                                    "not in the notification")]
+        finally:
+            await close_all(alice, bob)
+    run(body(), 60)
+
+
+def test_publish_model_open_and_subscribers(srv):
+    async def body():
+        alice, bob, carol = await pu.logins(srv, "alice", "bob", "carol")
+        try:
+            await pu.create(alice, "wall", {"pubsub#publish_model": "open"})
+            await pu.subscribe(bob, "wall")
+            since = bob.mark()
+            # carol has no affiliation; the open publish model lets her publish (§4.5).
+            await pu.publish(carol, "wall", "graffiti", "g1")
+            await bob.expect(is_event(SERVICE, "wall", pred=has_item("g1", "graffiti")),
+                             since=since)
+            await pu.create(alice, "club2", {"pubsub#publish_model": "subscribers"})
+            e = await carol.error(SERVICE, "<pubsub xmlns='%s'><publish node='club2'><item id='c'>"
+                                  "<entry xmlns='urn:example:e2e'>x</entry></item></publish>"
+                                  "</pubsub>" % NS_PUBSUB)
+            e.check("forbidden", etype="auth")
+            await pu.subscribe(carol, "club2")
+            if not pu.PROSODY:   # Prosody 0.12 still refuses her (forbidden)
+                await pu.publish(carol, "club2", "now a subscriber", "c")
+                r = await pu.get_items(alice, "club2")
+                assert ids_of(r) == ["c"], r
+        finally:
+            await close_all(alice, bob, carol)
+    run(body(), 60)
+
+
 # ---- retract, purge, delete -------------------------------------------------------------------
 
 def test_retract_with_notify(srv):
