@@ -130,6 +130,7 @@ class NodeService {
   static std::vector<std::string> features(bool pep);
 
  private:
+  friend struct OwnerTestAccess;  // owner_test.cpp calls the §8 use cases directly
   // ---- engine.cpp ----
   // §7.1 publish (with §7.1.5 publish-options; PEP auto-create), §7.2 retract.
   boost::asio::awaitable<module::IqResult> publish(xml::Element pubsub, xmpp::Jid from);

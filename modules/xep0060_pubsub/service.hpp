@@ -33,6 +33,24 @@ class Service {
   class ShardHost;
   struct Shard;
   std::size_t shard_of_node(std::string_view node) const;
+  // Coroutines run on a shard's executor (static: they take everything by value).
+  static boost::asio::awaitable<void> on_shard(Service* self, std::size_t shard,
+                                               xmpp::StanzaPtr stanza, xmpp::Jid from);
+  static boost::asio::awaitable<void> on_message(Service* self, std::size_t shard,
+                                                 xmpp::StanzaPtr stanza, xmpp::Jid from);
+  static boost::asio::awaitable<module::IqResult> part_of(Service* self, std::size_t shard,
+                                                          xml::Element iq, xmpp::Jid from);
+  static boost::asio::awaitable<module::DiscoItemsResult> items_of(Service* self,
+                                                                   std::size_t shard,
+                                                                   std::string node,
+                                                                   xmpp::Jid from);
+  static boost::asio::awaitable<module::DiscoInfoResult> info_of(Service* self, std::size_t shard,
+                                                                 std::string node,
+                                                                 xmpp::Jid from);
+  static boost::asio::awaitable<void> gather(Service* self, xmpp::StanzaPtr stanza,
+                                             xmpp::Jid from);
+  static boost::asio::awaitable<void> disco(Service* self, xmpp::StanzaPtr stanza,
+                                            xmpp::Jid from);
 
   module::ModuleContext& ctx_;
   std::string domain_, parent_;
