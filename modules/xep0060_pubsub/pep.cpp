@@ -2,7 +2,8 @@
 // account a pubsub service") whose nodes live on the account's partition shard
 // (StanzaSink::shard_of), where iq to the account's bare JID, presence to it
 // (events::InboundPresence) and its private storage requests are handled. One NodeService per
-// account, loaded from storage on first use and kept until the account is removed.
+// account, loaded from storage on first use and kept while the account has sessions (or a
+// request uses it).
 //
 // §4.3 implicit recipients: the account's own available resources (events::PresenceBroadcast,
 // posted to the partition shard) and its contacts' resources (events::InboundPresence from a
@@ -96,6 +97,7 @@ struct Pep::Impl {
   asio::awaitable<void> send_last(Jid bare, Jid full, module::CapsPtr caps);
   void caps_verified(const Jid& full, const module::CapsPtr& caps);
   void drop(const Jid& bare);
+  void session_closed(const Jid& bare);
 
   asio::awaitable<IqResult> handle_iq(xml::Element stanza, Jid from, Jid bare);
 
@@ -484,6 +486,25 @@ void Pep::Impl::drop(const Jid& bare) {
   }
 }
 
+// An account's state stays in memory while it is in use; once its last own session ends and no
+// request holds it, it is dropped (loaded again on next use). This bounds the memory to the
+// accounts in use and picks up changes made behind the server's back (starlingctl deluser).
+void Pep::Impl::session_closed(const Jid& bare) {
+  Shard& sh = shard(bare);
+  std::string key = bare.bare_str();
+  if (auto a = sh.resources.find(key); a != sh.resources.end()) {
+    for (const auto& [_, r] : a->second) {
+      if (r.own) {
+        return;
+      }
+    }
+  }
+  if (auto it = sh.accounts.find(key); it != sh.accounts.end() && it->second.use_count() == 1) {
+    sh.accounts.erase(it);
+  }
+  sh.rosters.erase(key);
+}
+
 asio::awaitable<IqResult> Pep::Impl::handle_iq(xml::Element stanza, Jid from, Jid bare) {
   auto op = account(bare);
   std::shared_ptr<Account> acc = co_await std::move(op);
@@ -578,6 +599,10 @@ Pep::Pep(module::ModuleContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {
         impl->untrack(bare, full);
       }
     });
+  });
+  ctx.on<events::SessionClosed>([impl](const events::SessionClosed& e) {
+    Jid bare = e.jid.bare();
+    asio::post(impl->executor(bare), [impl, bare] { impl->session_closed(bare); });
   });
   ctx.on<events::CapsVerified>(
       [impl](const events::CapsVerified& e) { impl->caps_verified(e.jid, e.caps); });
