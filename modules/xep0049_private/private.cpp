@@ -47,15 +47,15 @@ class PrivateStorage final : public module::Module {
             {"XEP-0048", "1.2", "partial",
              "legacy bookmarks (storage:bookmarks) in private XML storage, mirrored to the PEP "
              "node storage:bookmarks (XEP-0411)",
-             "tests/e2e/test_private.py, tests/e2e/test_pep_bookmarks.py"},
+             "tests/e2e/test_private.py, tests/e2e/test_pep_basics.py"},
             {"XEP-0411", "1.1.0", "complete",
              "private XML bookmarks are published to PEP (notifications to subscribers) and a "
              "private get reads PEP bookmarks; needs PEP ([pep] enabled)",
-             "tests/e2e/test_pep_bookmarks.py"},
+             "tests/e2e/test_pep_basics.py"},
             {"XEP-0402", "1.2.0", "partial",
              "server side: the PEP node is served by XEP-0163; #compat: legacy private bookmarks "
              "and urn:xmpp:bookmarks:1 items are kept in step (§5.3)",
-             "tests/e2e/test_pep_bookmarks.py, modules/xep0049_private/bookmarks_test.cpp"}};
+             "tests/e2e/test_pep_basics.py, modules/xep0049_private/bookmarks_test.cpp"}};
   }
 
   void start(module::ModuleContext& ctx) override {

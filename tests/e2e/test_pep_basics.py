@@ -46,6 +46,15 @@ def test_contacts_get_notifications_and_last_item_strangers_do_not(pubsub_factor
             late = await login(target, "bob", resource="late")
             _, m = await late.expect(nick_event(alice.bare, "Ali"), what="last item")
             assert xml(m).find("{urn:xmpp:delay}delay") is not None
+            # A client whose caps the server has never seen: its 'ver' is verified only after
+            # its presence (the server queries it, XEP-0115 §6.2); the last item follows then.
+            fresh = await login(target, "bob", resource="fresh",
+                                plugins=("xep_0030", "xep_0004", "xep_0060", "xep_0115",
+                                         "xep_0163", "xep_0172", "xep_0199"))
+            try:
+                _, m = await fresh.expect(nick_event(alice.bare, "Ali"), what="last item (fresh)")
+            finally:
+                await close_all(fresh)
             # Strangers: no notification, and the presence access model refuses them.
             since = carol.mark()
             await publish_nick(alice, "Alice")
