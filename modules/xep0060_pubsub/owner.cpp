@@ -274,7 +274,9 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       co_return StanzaError::internal_server_error();
     }
     node = find_mut(name);
-    if (node != nullptr && node->config.notify_delete) {
+    // §8.4.1: the service MUST notify all subscribers of the deletion, whatever
+    // pubsub#notify_delete says (pending subscribers, a SHOULD, are not told).
+    if (node != nullptr) {
       auto n = notify(name, std::move(event));
       co_await std::move(n);
     }
@@ -542,6 +544,7 @@ asio::awaitable<void> NodeService::authorization(xml::Element message, Jid from)
   }
   xml::Element event = subscription_event(options_.jid, name, it->jid,
                                           *allow ? "subscribed" : "none", it->subid);
+  const xmpp::Jid approved = it->jid;
   if (*allow) {
     it->state = SubState::kSubscribed;
   } else {
@@ -556,6 +559,12 @@ asio::awaitable<void> NodeService::authorization(xml::Element message, Jid from)
     co_return;
   }
   host_.send(std::move(event));  // §8.6: the subscriber learns the outcome
+  // §6.1.7: a subscription that became active gets the last item, as on subscribing.
+  if (const Node* n = find(name);
+      *allow && n != nullptr && n->config.send_last_published_item != SendLast::kNever &&
+      !n->items.empty()) {
+    send_last_item(*n, approved);
+  }
 }
 
 }  // namespace starling::pubsub

@@ -464,10 +464,11 @@ def test_authorize_model_owner_approves(srv):
             # §6.1.2 / §6.1.3.x: pending.
             sub = await pu.subscribe(bob, "gated")
             assert sub["subscription"] == "pending", sub
-            # §6.5.9.5: items while pending: not-authorized + pending-subscription.
+            # §6.5.9.x: items while pending count as not subscribed: not-authorized +
+            # not-subscribed ("which includes having a pending subscription").
             e = await bob.error(SERVICE, "<pubsub xmlns='%s'><items node='gated'/></pubsub>"
                                 % NS_PUBSUB, "get")
-            e.check("not-authorized", "pending-subscription", etype="auth")
+            e.check("not-authorized", "not-subscribed", etype="auth")
             # §8.6: the owner gets the subscribe_authorization form.
             _, m = await alice.expect(
                 lambda s: s.name == "message" and pu.xml(s).find("{%s}x" % NS_DATA) is not None,
