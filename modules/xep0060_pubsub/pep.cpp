@@ -2,7 +2,8 @@
 // account a pubsub service") whose nodes live on the account's partition shard
 // (StanzaSink::shard_of), where iq to the account's bare JID, presence to it
 // (events::InboundPresence) and its private storage requests are handled. One NodeService per
-// account, loaded from storage on first use and kept until the account is removed.
+// account, loaded from storage on first use and kept while the account has sessions (or a
+// request uses it).
 //
 // §4.3 implicit recipients: the account's own available resources (events::PresenceBroadcast,
 // posted to the partition shard) and its contacts' resources (events::InboundPresence from a
@@ -50,74 +51,6 @@ constexpr const char* kNodeStore = "pep_nodes";
 constexpr const char* kItemStore = "pep_items";
 }  // namespace
 
-std::string pep_item_key(std::string_view node, std::string_view id) {
-  // Length-prefixed so that any node name and item id (both may hold any character) map to
-  // one key, and a node's items share the prefix pep_item_key(node, "").
-  std::string key = std::to_string(node.size());
-  key += ':';
-  key += node;
-  key += id;
-  return key;
-}
-
-std::optional<std::pair<std::string, std::string>> pep_parse_item_key(std::string_view key) {
-  auto colon = key.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon > 10) {
-    return std::nullopt;
-  }
-  std::size_t len = 0;
-  for (char c : key.substr(0, colon)) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    len = len * 10 + static_cast<std::size_t>(c - '0');
-  }
-  std::string_view rest = key.substr(colon + 1);
-  if (len > rest.size()) {
-    return std::nullopt;
-  }
-  return std::make_pair(std::string(rest.substr(0, len)), std::string(rest.substr(len)));
-}
-
-std::vector<Node> pep_restore(const std::vector<std::pair<std::string, std::string>>& node_rows,
-                              const std::vector<std::pair<std::string, std::string>>& item_rows,
-                              const std::string& owner) {
-  std::map<std::string, Node, std::less<>> nodes;
-  for (const auto& [key, value] : node_rows) {
-    xml::Element e;
-    std::optional<Node> n;
-    if (xml::parse_element(value, e)) {
-      n = node_from_xml(e);
-    }
-    if (!n || n->name != key) {
-      log::warn("pep: ignoring unreadable stored node '{}' of {}", key, owner);
-      continue;
-    }
-    n->items.clear();
-    nodes.emplace(key, std::move(*n));
-  }
-  for (const auto& [key, value] : item_rows) {
-    auto parts = pep_parse_item_key(key);
-    xml::Element e;
-    std::optional<Item> item;
-    if (parts && xml::parse_element(value, e)) {
-      item = item_from_xml(e);
-    }
-    auto it = parts ? nodes.find(parts->first) : nodes.end();
-    if (!item || it == nodes.end() || item->id != parts->second) {
-      log::warn("pep: ignoring unreadable or orphan stored item '{}' of {}", key, owner);
-      continue;
-    }
-    it->second.next_seq = std::max(it->second.next_seq, item->seq + 1);
-    it->second.items.push_back(std::move(*item));
-  }
-  std::vector<Node> out;
-  for (auto& [_, n] : nodes) {
-    out.push_back(std::move(n));
-  }
-  return out;
-}
-
 struct Pep::Impl {
   class AccountHost;
   struct Account;
@@ -164,6 +97,7 @@ struct Pep::Impl {
   asio::awaitable<void> send_last(Jid bare, Jid full, module::CapsPtr caps);
   void caps_verified(const Jid& full, const module::CapsPtr& caps);
   void drop(const Jid& bare);
+  void session_closed(const Jid& bare);
 
   asio::awaitable<IqResult> handle_iq(xml::Element stanza, Jid from, Jid bare);
 
@@ -552,6 +486,25 @@ void Pep::Impl::drop(const Jid& bare) {
   }
 }
 
+// An account's state stays in memory while it is in use; once its last own session ends and no
+// request holds it, it is dropped (loaded again on next use). This bounds the memory to the
+// accounts in use and picks up changes made behind the server's back (starlingctl deluser).
+void Pep::Impl::session_closed(const Jid& bare) {
+  Shard& sh = shard(bare);
+  std::string key = bare.bare_str();
+  if (auto a = sh.resources.find(key); a != sh.resources.end()) {
+    for (const auto& [_, r] : a->second) {
+      if (r.own) {
+        return;
+      }
+    }
+  }
+  if (auto it = sh.accounts.find(key); it != sh.accounts.end() && it->second.use_count() == 1) {
+    sh.accounts.erase(it);
+  }
+  sh.rosters.erase(key);
+}
+
 asio::awaitable<IqResult> Pep::Impl::handle_iq(xml::Element stanza, Jid from, Jid bare) {
   auto op = account(bare);
   std::shared_ptr<Account> acc = co_await std::move(op);
@@ -646,6 +599,10 @@ Pep::Pep(module::ModuleContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {
         impl->untrack(bare, full);
       }
     });
+  });
+  ctx.on<events::SessionClosed>([impl](const events::SessionClosed& e) {
+    Jid bare = e.jid.bare();
+    asio::post(impl->executor(bare), [impl, bare] { impl->session_closed(bare); });
   });
   ctx.on<events::CapsVerified>(
       [impl](const events::CapsVerified& e) { impl->caps_verified(e.jid, e.caps); });

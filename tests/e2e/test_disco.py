@@ -146,7 +146,8 @@ def test_account_disco_follows_presence_authorization(disco_server):
         assert r.get("from") == "bob@localhost"
         ids = [(i.get("category"), i.get("type"))
                for i in r.find(q(INFO, "query")).findall(q(INFO, "identity"))]
-        assert ids == [("account", "registered")]
+        # XEP-0163: every account is a PEP service.
+        assert ids == [("account", "registered"), ("pubsub", "pep")]
         r = disco(a, "bob@localhost", ITEMS, "t1")
         assert r.get("type") == "result", ET.tostring(r)
         assert item_jids(r) == [("bob@localhost/b", None, None)]
