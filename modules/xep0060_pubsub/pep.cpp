@@ -387,20 +387,11 @@ asio::awaitable<void> Pep::Impl::start_resource(Jid bare, Jid full, std::uint64_
   if (r == nullptr) {
     co_return;
   }
-  if (!r->validated) {
-    auto op = roster_of(bare);
-    RosterPtr roster = co_await std::move(op);
-    r = find_resource(bare, full, gen);
-    if (r == nullptr) {
-      co_return;
-    }
-    auto c = roster->find(full.bare_str());
-    if (c == roster->end() || !c->second.from) {
-      untrack(bare, full);  // §4.3: not sharing presence with the account: not a recipient
-      co_return;
-    }
-    r->validated = true;
-  }
+  // Every resource that sent the account available presence is tracked: the roster is not
+  // checked here, because the presence of a new contact can arrive before the roster change
+  // that makes it one has been seen. NodeService applies each node's access model (presence:
+  // subscription 'from' or 'both', read when it sends) to these candidates.
+  r->validated = true;
   if (!r->caps) {
     auto op = caps_of(full);
     module::CapsPtr caps = co_await std::move(op);
