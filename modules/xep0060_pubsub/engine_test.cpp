@@ -944,7 +944,7 @@ TEST_F(Pep, BareSubscriberWithKnownResourcesIsNotNotifiedTwice) {
 }
 
 TEST_F(Pep, OthersCannotPublishOrAutoCreate) {
-  EXPECT_EQ(error(publish_tune("romeo@montague.lit/orchard")), err_of("cancel", "item-not-found"));
+  EXPECT_EQ(error(publish_tune("romeo@montague.lit/orchard")), err_of("auth", "forbidden"));
   EXPECT_EQ(svc->find("http://jabber.org/protocol/tune"), nullptr);
   ok(publish_tune("juliet@capulet.lit/balcony"));
   EXPECT_EQ(error(publish_tune("romeo@montague.lit/orchard")), err_of("auth", "forbidden"));
