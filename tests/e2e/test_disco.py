@@ -76,6 +76,12 @@ def test_slixmpp_walks_items_features_and_contact_form(disco_server):
                     info = await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
                                                         timeout=10)
                     assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
+                elif jid == "pubsub.localhost":
+                    # The built-in pubsub service (XEP-0060 §5.1).
+                    info = await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
+                                                        timeout=10)
+                    assert ("pubsub", "service") in {
+                        (i[0], i[1]) for i in info["disco_info"]["identities"]}
                 else:
                     with pytest.raises(IqError) as e:
                         await c["xep_0030"].get_info(jid=jid, local=False, cached=False,
