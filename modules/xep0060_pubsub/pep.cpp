@@ -645,13 +645,9 @@ Pep::Pep(module::ModuleContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {
   });
   ctx.on_account_removal([impl](Jid bare) -> asio::awaitable<void> {
     // Stored nodes and items go with the account (Backend::delete_account); the cached state
-    // goes on the account's shard.
-    auto body = [impl, bare]() -> asio::awaitable<void> {
-      impl->drop(bare);
-      co_return;
-    };
-    auto op = asio::co_spawn(impl->executor(bare), std::move(body), asio::use_awaitable);
-    co_await std::move(op);
+    // is dropped on the account's shard. Not awaited: removal may run while shards stop.
+    asio::post(impl->executor(bare), [impl, bare] { impl->drop(bare); });
+    co_return;
   });
   ctx.provide_pep(std::make_shared<Impl::Provider>(impl));
 }
