@@ -626,7 +626,12 @@ asio::awaitable<IqResult> NodeService::publish(Element pubsub, Jid from) {
     // XEP-0163 §3 / §7.1.4 auto-create (PEP only): the account creates the node with the
     // publish-options as its configuration (§7.1.5 "default configuration in all respects
     // except those specified in the preconditions").
-    if (!options_.pep || !same_bare(from, options_.jid)) {
+    if (options_.pep && !same_bare(from, options_.jid)) {
+      // XEP-0163 §3: only the account publishes to its PEP service; do not tell others which
+      // nodes exist.
+      co_return StanzaError::forbidden();
+    }
+    if (!options_.pep) {
       co_return StanzaError::item_not_found();
     }
     NodeConfig config = options_.defaults;

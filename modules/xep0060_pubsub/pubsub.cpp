@@ -19,8 +19,37 @@ class Pubsub final : public module::Module {
   std::string_view name() const override { return "xep0060_pubsub"; }
   std::vector<module::SpecInfo> specs() const override {
     return {
-        {"XEP-0060", "1.26.0", "partial", "pubsub service on pubsub.<domain>: work in progress",
-         "tests/e2e/test_pubsub_*.py"},
+        {"XEP-0060", "1.30.0", "partial",
+         "service on pubsub.<domain>, nodes spread over shards by name; leaf nodes only: create "
+         "(named, instant, with configure), the full node_config form, access models open/"
+         "presence/roster/authorize/whitelist, publish models, publish-options preconditions, "
+         "publish/retract/purge/delete with notifications, subscribe/unsubscribe with options "
+         "and §8.6 approval, items by max_items, id and RSM, owner subscriptions and "
+         "affiliations, item expiry, persistence. Missing: collection nodes, digests, "
+         "presence-based delivery to explicit subscribers, §8.7 pending list command",
+         "tests/e2e/test_pubsub_service.py, test_pubsub_persistence.py, "
+         "test_pubsub_aioxmpp.py; modules/xep0060_pubsub/engine_test.cpp, owner_test.cpp, "
+         "node_config_test.cpp"},
+        {"XEP-0163", "1.2.2", "complete",
+         "PEP on every account: auto-create, presence access by default, publish-options, "
+         "+notify filtering by verified XEP-0115 caps (local clients), last item at presence "
+         "and when caps become known; remote contacts get notifications only when subscribed "
+         "explicitly",
+         "tests/e2e/test_pep.py, test_pep_basics.py, test_pubsub_aioxmpp.py; "
+         "modules/xep0060_pubsub/pep_test.cpp"},
+        {"XEP-0059", "1.0", "partial", "RSM on pubsub item retrieval (max/after/before/index)",
+         "tests/e2e/test_pubsub_service.py"},
+        {"XEP-0223", "1.1.1", "complete", "whitelist PEP nodes with persist_items via publish-options",
+         "tests/e2e/test_pep.py"},
+        {"XEP-0084", "1.1.4", "complete", "PEP pass-through (data and metadata nodes)",
+         "tests/e2e/test_pep.py, test_pubsub_aioxmpp.py"},
+        {"XEP-0172", "1.1", "complete", "PEP pass-through (nick node)", "tests/e2e/test_pep.py"},
+        {"XEP-0292", "0.12.0", "partial",
+         "PEP pass-through (urn:xmpp:vcard4 node); no mapping to or from vcard-temp",
+         "tests/e2e/test_pep.py::test_vcard4_over_pep"},
+        {"XEP-0384", "0.9.1", "complete",
+         "server side only: PEP device lists and bundles with open access and max_items",
+         "tests/e2e/test_pep.py, test_pubsub_persistence.py"},
     };
   }
   void start(module::ModuleContext& ctx) override {

@@ -82,6 +82,7 @@ def test_slixmpp_walks_items_features_and_contact_form(disco_server):
                                                         timeout=10)
                     assert ("pubsub", "service") in {
                         (i[0], i[1]) for i in info["disco_info"]["identities"]}
+                    assert "http://jabber.org/protocol/pubsub" in info["disco_info"]["features"]
                 else:
                     with pytest.raises(IqError) as e:
                         await c["xep_0030"].get_info(jid=jid, local=False, cached=False,

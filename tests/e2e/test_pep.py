@@ -309,3 +309,31 @@ def test_pep_payload_limit(pubsub_factory):
         finally:
             await close_all(alice)
     run(body(), 60)
+
+
+def test_vcard4_over_pep(srv):
+    """XEP-0292 §3: the vCard4 lives in the PEP node urn:xmpp:vcard4 (item 'current'): a contact
+    reads it, a stranger is kept out by the default presence access model."""
+    NS_VCARD4_NODE = "urn:xmpp:vcard4"
+    NS_VCARD4 = "urn:ietf:params:xml:ns:vcard-4.0"
+
+    async def body():
+        alice, bob, carol = await pu.logins(srv, "alice", "bob", "carol")
+        try:
+            await pu.befriend(alice, bob)
+            await alice.iq(alice.bare,
+                           "<pubsub xmlns='%s'><publish node='%s'><item id='current'>"
+                           "<vcard xmlns='%s'><fn><text>Alice Liddell</text></fn>"
+                           "<nickname><text>al</text></nickname></vcard></item></publish></pubsub>"
+                           % (NS_PUBSUB, NS_VCARD4_NODE, NS_VCARD4), "set")
+            r = await pu.get_items(bob, NS_VCARD4_NODE, to=alice.bare)
+            [(item_id, vcard)] = items_of(r)
+            assert item_id == "current"
+            fn = vcard.find("{%s}fn/{%s}text" % (NS_VCARD4, NS_VCARD4))
+            assert fn is not None and fn.text == "Alice Liddell", vcard
+            e = await carol.error(alice.bare, "<pubsub xmlns='%s'><items node='%s'/></pubsub>"
+                                  % (NS_PUBSUB, NS_VCARD4_NODE), "get")
+            e.check("not-authorized", "presence-subscription-required", etype="auth")
+        finally:
+            await close_all(alice, bob, carol)
+    run(body(), 60)
