@@ -6,12 +6,14 @@
 // request uses it).
 //
 // §4.3 implicit recipients: the account's own available resources (events::PresenceBroadcast,
-// posted to the partition shard) and its contacts' resources (events::InboundPresence from a
-// contact whose roster item has subscription 'from' or 'both': "shares presence"), kept per
-// account with the XEP-0115 caps each announced. A notification goes to those whose caps have
-// "<node>+notify" (§4.4 filtered notifications). The last items (§4.3.2) go to a resource once:
-// when it becomes available and its caps are known, which may be later (the caps module
-// verifies a new 'ver' by asking the client; events::CapsVerified says when).
+// posted to the partition shard) and the resources whose available presence reaches the
+// account (events::InboundPresence), kept per account with the XEP-0115 caps each announced.
+// Of the latter, only contacts whose roster item has subscription 'from' or 'both' ("shares
+// presence"), as the roster says at the time of sending, get anything. A notification goes to
+// those whose caps have "<node>+notify" (§4.4 filtered notifications). The last items (§4.3.2)
+// go to a resource once: when it is available, its caps are known (the caps module verifies a
+// new 'ver' by asking the client; events::CapsVerified says when) and it shares presence (a
+// roster change tries again).
 //
 // Storage (key-value, per account, deleted with it): "pep_nodes" node name -> node_to_xml,
 // "pep_items" item_key(node, id) -> item_to_xml.
@@ -59,7 +61,6 @@ struct Pep::Impl {
   struct Resource {
     std::uint64_t gen = 0;   // tells a later availability of the same full JID apart
     bool own = false;        // one of the account's own resources
-    bool validated = false;  // own, or a contact with a presence subscription ('from'/'both')
     bool sent = false;       // the last items went out (§4.3.2: once per availability)
     module::CapsPtr caps;    // verified XEP-0115 caps, once known
   };
@@ -94,6 +95,8 @@ struct Pep::Impl {
   asio::awaitable<void> start_resource(Jid bare, Jid full, std::uint64_t gen);
   asio::awaitable<void> refresh_caps(Jid bare, Jid full, std::uint64_t gen);
   void try_send(const Jid& bare, const Jid& full);
+  asio::awaitable<void> send_if_contact(Jid bare, Jid full, std::uint64_t gen);
+  void roster_changed(const Jid& bare);
   asio::awaitable<void> send_last(Jid bare, Jid full, module::CapsPtr caps);
   void caps_verified(const Jid& full, const module::CapsPtr& caps);
   void drop(const Jid& bare);
@@ -137,7 +140,7 @@ class Pep::Impl::AccountHost final : public Host {
       co_return out;
     }
     for (const auto& [full, r] : it->second) {
-      if (!r.validated || !r.caps || !r.caps->wants_notify(node)) {
+      if (!r.caps || !r.caps->wants_notify(node)) {
         continue;  // §4.4: only resources that asked for <node>+notify
       }
       if (!r.own) {
@@ -360,7 +363,6 @@ void Pep::Impl::track(const Jid& bare, const Jid& full, bool own) {
   }
   r.gen = sh.next_gen++;
   r.own = own;
-  r.validated = own;
   sh.watchers[full.str()].insert(bare.bare_str());
   asio::co_spawn(ex, start_resource(bare, full, r.gen), asio::detached);
 }
@@ -387,11 +389,6 @@ asio::awaitable<void> Pep::Impl::start_resource(Jid bare, Jid full, std::uint64_
   if (r == nullptr) {
     co_return;
   }
-  // Every resource that sent the account available presence is tracked: the roster is not
-  // checked here, because the presence of a new contact can arrive before the roster change
-  // that makes it one has been seen. NodeService applies each node's access model (presence:
-  // subscription 'from' or 'both', read when it sends) to these candidates.
-  r->validated = true;
   if (!r->caps) {
     auto op = caps_of(full);
     module::CapsPtr caps = co_await std::move(op);
@@ -418,11 +415,56 @@ asio::awaitable<void> Pep::Impl::refresh_caps(Jid bare, Jid full, std::uint64_t 
 
 void Pep::Impl::try_send(const Jid& bare, const Jid& full) {
   Resource* r = find_resource(bare, full, 0);
-  if (r == nullptr || r->sent || !r->validated || !r->caps) {
+  if (r == nullptr || r->sent || !r->caps) {
+    return;
+  }
+  if (!r->own) {
+    asio::co_spawn(executor(bare), send_if_contact(bare, full, r->gen), asio::detached);
     return;
   }
   r->sent = true;
   asio::co_spawn(executor(bare), send_last(bare, full, r->caps), asio::detached);
+}
+
+// A contact's resource gets the last items once the account's roster says it shares presence
+// (§4.3: subscription 'from' or 'both'); if not yet (the subscription is being set up), a later
+// roster change tries again.
+asio::awaitable<void> Pep::Impl::send_if_contact(Jid bare, Jid full, std::uint64_t gen) {
+  auto op = roster_of(bare);
+  RosterPtr roster = co_await std::move(op);
+  Resource* r = find_resource(bare, full, gen);
+  if (r == nullptr || r->sent || !r->caps) {
+    co_return;
+  }
+  auto c = roster->find(full.bare_str());
+  if (c == roster->end() || !c->second.from) {
+    co_return;
+  }
+  r->sent = true;
+  auto send = send_last(std::move(bare), std::move(full), r->caps);
+  co_await std::move(send);
+}
+
+void Pep::Impl::roster_changed(const Jid& bare) {
+  Shard& sh = shard(bare);
+  std::string key = bare.bare_str();
+  sh.rosters.erase(key);
+  ++sh.roster_gen[key];
+  auto a = sh.resources.find(key);
+  if (a == sh.resources.end()) {
+    return;
+  }
+  std::vector<Jid> waiting;
+  for (const auto& [full, r] : a->second) {
+    if (!r.own && !r.sent && r.caps) {
+      if (auto j = Jid::parse(full)) {
+        waiting.push_back(std::move(*j));
+      }
+    }
+  }
+  for (const auto& full : waiting) {
+    try_send(bare, full);
+  }
 }
 
 asio::awaitable<void> Pep::Impl::send_last(Jid bare, Jid full, module::CapsPtr caps) {
@@ -599,21 +641,13 @@ Pep::Pep(module::ModuleContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {
       [impl](const events::CapsVerified& e) { impl->caps_verified(e.jid, e.caps); });
   ctx.on<events::RosterChanged>([impl](const events::RosterChanged& e) {
     Jid bare = e.jid.bare();
-    asio::post(impl->executor(bare), [impl, bare] {
-      auto& sh = impl->shard(bare);
-      sh.rosters.erase(bare.bare_str());
-      ++sh.roster_gen[bare.bare_str()];
-    });
+    asio::post(impl->executor(bare), [impl, bare] { impl->roster_changed(bare); });
   });
   ctx.on_account_removal([impl](Jid bare) -> asio::awaitable<void> {
     // Stored nodes and items go with the account (Backend::delete_account); the cached state
-    // goes on the account's shard.
-    auto body = [impl, bare]() -> asio::awaitable<void> {
-      impl->drop(bare);
-      co_return;
-    };
-    auto op = asio::co_spawn(impl->executor(bare), std::move(body), asio::use_awaitable);
-    co_await std::move(op);
+    // is dropped on the account's shard. Not awaited: removal may run while shards stop.
+    asio::post(impl->executor(bare), [impl, bare] { impl->drop(bare); });
+    co_return;
   });
   ctx.provide_pep(std::make_shared<Impl::Provider>(impl));
 }
