@@ -36,6 +36,7 @@
 #include "modules/xep0060_pubsub/pep_store.hpp"
 #include "modules/xep0060_pubsub/pubsub_ns.hpp"
 #include "server/config/config.hpp"
+#include "session/session_table.hpp"
 #include "storage/storage.hpp"
 #include "xml/stream_parser.hpp"
 #include "xml/writer.hpp"
@@ -122,7 +123,19 @@ class Pep::Impl::AccountHost final : public Host {
  public:
   AccountHost(Impl& impl, Jid bare) : impl_(impl), bare_(std::move(bare)) {}
 
-  void send(xml::Element stanza) override { impl_.ctx.send(std::move(stanza)); }
+  // Notifications, last items and authorization forms. To anyone but the account itself they
+  // go only where the account's privacy policy (XEP-0016 default list, XEP-0191 blocking)
+  // lets its messages go: they are the account's stanzas, from its bare JID (XEP-0163 §4.2).
+  void send(xml::Element stanza) override {
+    auto to = Jid::parse(stanza.attr_or("to"));
+    if (!to || to->bare_str() == bare_.bare_str()) {
+      impl_.ctx.send(std::move(stanza));
+      return;
+    }
+    asio::co_spawn(impl_.executor(bare_), send_unless_blocked(&impl_, bare_, std::move(*to),
+                                                               std::move(stanza)),
+                   asio::detached);
+  }
 
   asio::awaitable<RosterPtr> roster(Jid owner) override {
     auto op = impl_.roster_of(owner.bare());
@@ -166,6 +179,18 @@ class Pep::Impl::AccountHost final : public Host {
   }
 
   bool is_admin(const Jid&) const override { return false; }
+
+  // On the account's shard, where its policy is kept: the stanzas sent one after the other
+  // keep their order (each waits for the same shard once).
+  static asio::awaitable<void> send_unless_blocked(Impl* impl, Jid bare, Jid to,
+                                                   xml::Element stanza) {
+    auto op = impl->ctx.sink().filter_of(bare);
+    module::FilterPtr filter = co_await std::move(op);
+    if (filter && filter->blocks_outbound(stanza, to)) {
+      co_return;
+    }
+    impl->ctx.send(std::move(stanza));
+  }
 
   std::int64_t now() const override {
     return std::chrono::duration_cast<std::chrono::seconds>(

@@ -32,10 +32,11 @@ class Pubsub final : public module::Module {
          "node_config_test.cpp"},
         {"XEP-0163", "1.2.2", "complete",
          "PEP on every account: auto-create, presence access by default, publish-options, "
-         "+notify filtering by verified XEP-0115 caps (local clients), last item at presence "
-         "and when caps become known; remote contacts get notifications only when subscribed "
-         "explicitly",
-         "tests/e2e/test_pep.py, test_pep_basics.py, test_pubsub_aioxmpp.py; "
+         "+notify filtering by verified XEP-0115 caps of local and federated clients, last "
+         "item at presence and when caps become known; notifications respect the account's "
+         "blocking and privacy lists",
+         "tests/e2e/test_pep.py, test_pep_basics.py, test_pep_federation.py (Starling and "
+         "Prosody 0.12 contacts), test_pubsub_aioxmpp.py; "
          "modules/xep0060_pubsub/pep_test.cpp"},
         {"XEP-0059", "1.0", "partial", "RSM on pubsub item retrieval (max/after/before/index)",
          "tests/e2e/test_pubsub_service.py"},

@@ -7,7 +7,11 @@
 // Clients' caps: when a session's broadcast presence carries <c hash node ver/>, the server looks
 // the 'ver' up; when it is not known it sends disco#info for node#ver to that full JID (§6.2),
 // checks the result per §5.4 and caches verified vers; events::CapsVerified tells other modules
-// when a client's caps become known. Other modules ask through the CapsLookup
+// when a client's caps become known. The same is done for the clients of federated contacts,
+// whose presence reaches a local account (events::InboundPresence): XEP-0163 §4.4 filters
+// notifications to them by their "+notify" features too. Presence from MUC occupants (with
+// <x xmlns='http://jabber.org/protocol/muc#user'/>) is not followed: a room's occupants are no
+// PEP contacts. Other modules ask through the CapsLookup
 // the module provides ("what does this full JID support", "does it want +notify for node X").
 //
 // No locks on the stanza path: the state is per shard (DESIGN.md "shared nothing").
@@ -20,6 +24,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -27,6 +32,7 @@
 #include "base/random.hpp"
 #include "module/module.hpp"
 #include "modules/xep0115_caps/caps_hash.hpp"
+#include "server/config/config.hpp"
 #include "xmpp/namespaces.hpp"
 
 namespace starling::modules {
@@ -39,16 +45,32 @@ constexpr std::string_view kServerNode = "https://starling.im";
 constexpr std::string_view kIdPrefix = "caps-";
 // Bounds: distinct verified vers kept per shard (a client can mint any number of valid vers).
 constexpr std::size_t kMaxVerified = 4096;
+// Bounds: remote full JIDs followed per shard. A remote client whose server never sends its
+// unavailable presence would stay otherwise; past the bound an arbitrary remote entry goes (its
+// caps are learnt again at its next presence).
+constexpr std::size_t kMaxRemote = 20000;
+constexpr std::string_view kMucUserNs = "http://jabber.org/protocol/muc#user";
 
 struct Announced {
   std::string key;   // "hash ver": the verified-map key
   std::string node;  // node#ver, the disco node queried
+  std::string via;   // the local domain the disco#info query is sent from
   bool queried = false;
+  bool remote = false;
 };
 
 struct Shard {
   std::unordered_map<std::string, module::CapsPtr> verified;
   std::unordered_map<std::string, Announced> jids;  // full JID -> its announcement
+  std::size_t remote = 0;                           // entries of `jids` with `remote`
+};
+
+struct Announcement {
+  xmpp::Jid jid;
+  std::string hash, node, ver;
+  std::string via;  // see Announced::via
+  bool usable = false;
+  bool remote = false;
 };
 
 class Caps final : public module::Module {
@@ -56,10 +78,12 @@ class Caps final : public module::Module {
   std::string_view name() const override { return "xep0115_caps"; }
   std::vector<module::SpecInfo> specs() const override {
     return {{"XEP-0115", "1.6.0", "complete",
-             "the server's caps as a stream feature and its node#ver; clients' caps are "
-             "queried and verified (§5.4, sha-1/sha-224/sha-256/sha-384/sha-512) and cached for "
-             "other modules (CapsLookup); legacy caps without 'hash' are ignored",
-             "tests/e2e/test_caps.py, modules/xep0115_caps/caps_hash_test.cpp"}};
+             "the server's caps as a stream feature and its node#ver; the caps of local clients "
+             "and of federated contacts' clients are queried and verified (§5.4, "
+             "sha-1/sha-224/sha-256/sha-384/sha-512) and cached for other modules (CapsLookup); "
+             "legacy caps without 'hash' are ignored",
+             "tests/e2e/test_caps.py, tests/e2e/test_pep_federation.py, "
+             "modules/xep0115_caps/caps_hash_test.cpp"}};
   }
 
   void start(module::ModuleContext& ctx) override {
@@ -67,6 +91,8 @@ class Caps final : public module::Module {
     shards_.resize(ctx.sink().shard_count());
     ctx.add_feature(Target::kServer, std::string(caps::kNs));  // §7
     ctx.on<events::PresenceBroadcast>([this](const events::PresenceBroadcast& e) { observe(e); });
+    ctx.on<events::InboundPresence>(
+        [this](const events::InboundPresence& e) { observe_remote(e); });
     ctx.on_iq_response(std::string(kIdPrefix),
                        [this](xmpp::StanzaPtr response) { answered(std::move(response)); });
     ctx.provide_caps([this](xmpp::Jid full) { return lookup(std::move(full)); });
@@ -109,53 +135,115 @@ class Caps final : public module::Module {
   }
 
  private:
-  // On the session's shard: hand the announcement to the account's partition shard.
-  void observe(const events::PresenceBroadcast& e) {
-    std::string hash, node, ver;
-    if (e.available) {
-      if (const xml::Element* c = e.stanza->child("c", caps::kNs)) {
-        hash = c->attr_or("hash");  // §5.4 1: no 'hash' is the legacy format, not supported
-        node = c->attr_or("node");
-        ver = c->attr_or("ver");
+  // What an available presence announces (§5.4 1: no 'hash' is the legacy format, not
+  // supported); nothing usable for unavailable presence.
+  static Announcement announcement(const xmpp::Jid& jid, const xml::Element& presence,
+                                   bool available) {
+    Announcement a;
+    a.jid = jid;
+    if (available) {
+      if (const xml::Element* c = presence.child("c", caps::kNs)) {
+        a.hash = c->attr_or("hash");
+        a.node = c->attr_or("node");
+        a.ver = c->attr_or("ver");
       }
     }
-    bool usable =
-        !hash.empty() && !node.empty() && !ver.empty() && caps::hash_ver(hash, "").has_value();
-    std::size_t shard = ctx_->sink().shard_of(e.jid);
+    a.usable = !a.hash.empty() && !a.node.empty() && !a.ver.empty() &&
+               caps::hash_ver(a.hash, "").has_value();
+    return a;
+  }
+
+  // On the session's shard: hand the announcement to the account's partition shard.
+  void observe(const events::PresenceBroadcast& e) {
+    Announcement a = announcement(e.jid, *e.stanza, e.available);
+    a.via = e.jid.domain();
+    post_announcement(std::move(a));
+  }
+
+  // A federated contact's client, seen through its presence to a local account (on that
+  // account's shard): handed to the shard that owns the remote JID, where its disco#info
+  // answer is handled (the router handles stanzas to a served domain on the sender's shard).
+  void observe_remote(const events::InboundPresence& e) {
+    if (e.from.resource().empty() || is_local(e.from.domain()) ||
+        e.stanza->child("x", kMucUserNs) != nullptr) {
+      return;
+    }
+    Announcement a = announcement(e.from, *e.stanza, e.available);
+    a.via = e.to.domain();
+    a.remote = true;
+    post_announcement(std::move(a));
+  }
+
+  bool is_local(const std::string& domain) const {
+    const auto& domains = ctx_->config().domains;
+    return std::find(domains.begin(), domains.end(), domain) != domains.end() ||
+           ctx_->registry().find_service(domain) != nullptr;
+  }
+
+  void post_announcement(Announcement a) {
+    std::size_t shard = ctx_->sink().shard_of(a.jid);
     asio::post(ctx_->sink().shard_executor(shard),
-               [this, shard, jid = e.jid, usable, hash = std::move(hash), node = std::move(node),
-                ver = std::move(ver)] {
-                 Shard& sh = shards_[shard];
-                 if (!usable) {
-                   sh.jids.erase(jid.str());  // unavailable, or no (usable) caps any more
-                   return;
-                 }
-                 std::string key = hash + " " + ver;
-                 Announced& a = sh.jids[jid.str()];
-                 bool changed = a.key != key;
-                 if (changed) {
-                   a = Announced{key, node + "#" + ver, false};
-                 }
-                 if (auto v = sh.verified.find(key); v != sh.verified.end()) {
-                   if (changed) {  // a ver already verified: known at once
-                     ctx_->fire(events::CapsVerified{jid, v->second,
-                                                     ctx_->sink().shard_executor(shard)});
-                   }
-                   return;
-                 }
-                 if (a.queried) {
-                   return;
-                 }
-                 // §6.2: ask the generating entity, at its full JID, for node#ver.
-                 a.queried = true;
-                 xml::Element iq("iq", std::string(ns::kClient));
-                 iq.set_attr("type", "get");
-                 iq.set_attr("from", jid.domain());
-                 iq.set_attr("to", jid.str());
-                 iq.set_attr("id", std::string(kIdPrefix) + random_id(12));
-                 iq.add_child("query", std::string(ns::kDiscoInfo)).set_attr("node", a.node);
-                 ctx_->send(std::move(iq));
-               });
+               [this, shard, a = std::move(a)] { announce(shard, a); });
+  }
+
+  // On the shard owning a.jid.
+  void announce(std::size_t shard, const Announcement& in) {
+    Shard& sh = shards_[shard];
+    std::string full = in.jid.str();
+    if (!in.usable) {
+      forget(sh, full);  // unavailable, or no (usable) caps any more
+      return;
+    }
+    std::string key = in.hash + " " + in.ver;
+    auto found = sh.jids.find(full);
+    if (found == sh.jids.end()) {
+      if (in.remote && sh.remote >= kMaxRemote) {
+        for (auto it = sh.jids.begin(); it != sh.jids.end(); ++it) {
+          if (it->second.remote) {
+            forget(sh, it->first);
+            break;
+          }
+        }
+      }
+      found = sh.jids.emplace(full, Announced{}).first;
+      found->second.remote = in.remote;
+      sh.remote += in.remote ? 1 : 0;
+    }
+    Announced& a = found->second;
+    bool changed = a.key != key;
+    if (changed) {
+      a.key = key;
+      a.node = in.node + "#" + in.ver;
+      a.via = in.via;
+      a.queried = false;
+    }
+    if (auto v = sh.verified.find(key); v != sh.verified.end()) {
+      if (changed) {  // a ver already verified: known at once
+        ctx_->fire(events::CapsVerified{in.jid, v->second, ctx_->sink().shard_executor(shard)});
+      }
+      return;
+    }
+    if (a.queried) {
+      return;
+    }
+    // §6.2: ask the generating entity, at its full JID, for node#ver.
+    a.queried = true;
+    xml::Element iq("iq", std::string(ns::kClient));
+    iq.set_attr("type", "get");
+    iq.set_attr("from", a.via);
+    iq.set_attr("to", full);
+    iq.set_attr("id", std::string(kIdPrefix) + random_id(12));
+    iq.add_child("query", std::string(ns::kDiscoInfo)).set_attr("node", a.node);
+    ctx_->send(std::move(iq));
+  }
+
+  static void forget(Shard& sh, const std::string& full) {
+    auto it = sh.jids.find(full);
+    if (it == sh.jids.end()) {
+      return;
+    }
+    sh.remote -= it->second.remote ? 1 : 0;
+    sh.jids.erase(it);
   }
 
   // On the responder's partition shard (the router handles a stanza from an account there).

@@ -74,11 +74,11 @@ struct InboundPresence {
   boost::asio::any_io_executor executor;
 };
 
-// XEP-0115: the server learned the verified capabilities of a bound client (a full JID of a
-// local account): its broadcast presence announced a 'ver' already verified, or the 'ver' it
-// announced has just been verified (§5.4). Fired on the partition shard of the client's bare
-// JID (StanzaSink::shard_of). XEP-0163 §4.3.2 sends the last published items once it knows
-// what the client wants.
+// XEP-0115: the server learned the verified capabilities of a client: a bound client of a local
+// account (its broadcast presence), or a federated contact's client (its presence to a local
+// account). Its presence announced a 'ver' already verified, or the 'ver' it announced has just
+// been verified (§5.4). Fired on the shard StanzaSink::shard_of gives for the client's JID.
+// XEP-0163 §4.3.2 sends the last published items once it knows what the client wants.
 struct CapsVerified {
   xmpp::Jid jid;  // full JID
   std::shared_ptr<const module::EntityCaps> caps;
