@@ -4,7 +4,8 @@ its disco#info node#ver over s2s (§4.4), and the last item when they come onlin
 
 Two Starlings (a.test on 127.0.0.1, b.test on 127.0.0.2, certificates from the test CA) and,
 when Prosody is installed, Prosody 0.12 (prosody.test, with mod_pep, found through the fake DNS
-server). The clients are slixmpp (xep_0060, xep_0163, xep_0172 nick with its +notify interest,
+server) and ejabberd 23.01 (ejabberd.test, mod_pubsub with the PEP plugin). The clients are
+slixmpp (xep_0060, xep_0163, xep_0172 nick with its +notify interest,
 xep_0115 caps)."""
 import asyncio
 import os
@@ -24,7 +25,8 @@ FED_WAIT = 30
 class StarlingPair:
     """a.test and b.test federating with certificates of one test CA ([s2s.hosts] entries)."""
 
-    def __init__(self, server_factory, users=("alice", "bob", "carol", "dave")):
+    def __init__(self, server_factory, users=("alice", "bob", "carol", "dave"),
+                 subdomains=()):
         self.dir = tempfile.mkdtemp(prefix="starling-pep-s2s-")
         ca = federation.CA(os.path.join(self.dir, "ca"))
         ports = {A: ("127.0.0.1", federation.free_port("127.0.0.1")),
@@ -33,13 +35,15 @@ class StarlingPair:
         for dom, other in ((A, B), (B, A)):
             addr, port = ports[dom]
             oaddr, oport = ports[other]
-            cert, key = ca.issue(dom)
+            cert, key = ca.issue(dom, subdomains=subdomains)
+            hosts = "".join('"%s" = { address = "%s:%d" }\n' % (h, oaddr, oport)
+                            for h in [other] + ["%s.%s" % (sd, other) for sd in subdomains])
             s = server_factory(
                 domains=(dom,),
                 extra='[tls]\ncertificate = "%s"\nkey = "%s"\n' % (cert, key),
                 s2s_address=addr, s2s_port=port,
-                s2s_extra='ca_file = "%s"\nconnect_timeout = 10\n[s2s.hosts]\n'
-                          '"%s" = { address = "%s:%d" }\n' % (ca.path, other, oaddr, oport))
+                s2s_extra='ca_file = "%s"\nconnect_timeout = 10\n[s2s.hosts]\n%s'
+                          % (ca.path, hosts))
             for u in users:
                 s.adduser("%s@%s" % (u, dom), "secret")
             self.servers[dom] = s
@@ -161,8 +165,42 @@ def test_pep_between_starlings(server_factory):
     run(body(), 180)
 
 
-def _prosody_missing():
-    return federation.Prosody.available()
+def test_pubsub_service_across_servers(server_factory):
+    """bob@b.test uses the pubsub service of a.test (pubsub.a.test talks s2s as its own domain,
+    named in a.test's certificate): subscribes to alice's node, gets her notification, reads
+    items, gets item-not-found for a missing node across the link, and after unsubscribing gets
+    no more notifications."""
+    p = StarlingPair(server_factory, subdomains=("pubsub",))
+    service = "pubsub.a.test"
+
+    async def body():
+        alice = await login("alice@a.test/home", p[A].port)
+        bob = await login("bob@b.test/work", p[B].port)
+        try:
+            await pu.create(alice, "news", to=service)
+            sub = await pu.subscribe(bob, "news", to=service)
+            assert sub["subscription"] == "subscribed" and sub["jid"] == bob.bare, sub
+            mb = bob.mark()
+            await pu.publish(alice, "news", "across the link", item_id="n1", to=service)
+            _, m = await bob.expect(is_event(service, "news", pred=pu.has_item("n1")),
+                                    since=mb, timeout=FED_WAIT, what="the service's notification")
+            assert [pu.entry_text(x) for _, x in pu.event_items(m)] == ["across the link"]
+            r = await pu.get_items(bob, "news", to=service)
+            assert [i for i, _ in pu.items_of(r)] == ["n1"], r
+            e = await bob.error(service, "<pubsub xmlns='%s'><items node='missing'/></pubsub>"
+                                % NS_PUBSUB, "get", timeout=FED_WAIT)
+            e.check("item-not-found", etype="cancel")
+            assert (await pu.owner_list(alice, "news", "subscriptions", to=service)) == \
+                {bob.bare: "subscribed"}
+            await bob.iq(service, "<pubsub xmlns='%s'><unsubscribe node='news' jid='%s'/>"
+                         "</pubsub>" % (NS_PUBSUB, bob.bare), "set")
+            mb = bob.mark()
+            await pu.publish(alice, "news", "not for bob", item_id="n2", to=service)
+            await pu.barrier(bob, service, timeout=FED_WAIT)
+            assert not bob.found(is_event(service), mb), bob.seen
+        finally:
+            await close_all(alice, bob)
+    run(body(), 120)
 
 
 class ProsodyWithPep(federation.Prosody):
@@ -176,12 +214,31 @@ class ProsodyWithPep(federation.Prosody):
             f.write(text.replace('"posix" }', '"posix"; "pep" }', 1))
 
 
-@pytest.mark.skipif(bool(_prosody_missing()), reason=_prosody_missing() or "")
-def test_pep_with_prosody(server_factory):
-    """alice@a.test (Starling) and bob@prosody.test (Prosody 0.12 with mod_pep) are contacts:
-    alice's nick reaches bob's client (Starling verified its caps through Prosody), bob's nick
-    (published on Prosody) reaches alice (Prosody asked alice's client through Starling), and
-    each reads the other's node."""
+class EjabberdWithPep(federation.Ejabberd):
+    """federation.Ejabberd with mod_caps and mod_pubsub's PEP plugin."""
+
+    def write_config(self):
+        super().write_config()
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("modules:\n", "modules:\n  mod_caps: {}\n  mod_pubsub:\n"
+                                 "    plugins: [\"flat\", \"pep\"]\n", 1))
+
+
+PEERS = {"prosody": ProsodyWithPep, "ejabberd": EjabberdWithPep}
+
+
+@pytest.mark.parametrize("kind", ["prosody", "ejabberd"])
+def test_pep_with_peer(server_factory, kind):
+    """alice@a.test (Starling) and bob on Prosody 0.12 (mod_pep) or ejabberd 23.01 (mod_pubsub's
+    PEP) are contacts: alice's nick reaches bob's client (Starling verified its caps through the
+    peer), bob's nick (published on the peer) reaches alice (the peer asked alice's client
+    through Starling), and each reads the other's node."""
+    cls = PEERS[kind]
+    missing = cls.available()
+    if missing:
+        pytest.skip(missing)
     with federation.World() as w:
         cert, key = w.ca.issue("a.test")
         s = server_factory(domains=("a.test",),
@@ -191,8 +248,8 @@ def test_pep_with_prosody(server_factory):
         s.adduser("alice@a.test", "secret")
         s.start()
         w.dns.add_server("a.test", "127.0.0.1", s.s2s_port)
-        peer = w.start(ProsodyWithPep(ca=w.ca, dns=w.dns, secure_auth=True,
-                                      users={"bob": "secret"}, workdir=w.path("prosody")))
+        peer = w.start(cls(ca=w.ca, dns=w.dns, secure_auth=True, users={"bob": "secret"},
+                           workdir=w.path(kind)))
 
         async def body():
             alice = await login("alice@a.test/home", s.port)
@@ -203,17 +260,17 @@ def test_pep_with_prosody(server_factory):
                 await publish_nick(alice, "Ally")
                 _, m = await bob.expect(is_event(alice.bare, NS_NICK, pred=nick_is("Ally")),
                                         since=mb, timeout=FED_WAIT,
-                                        what="alice's nick at the Prosody user")
+                                        what="alice's nick at the %s user" % kind)
                 assert m["from"].bare == alice.bare, m
                 ma = alice.mark()
-                await publish_nick(bob, "Bob on Prosody")
-                await alice.expect(is_event(bob.bare, NS_NICK, pred=nick_is("Bob on Prosody")),
+                await publish_nick(bob, "Bob on " + kind)
+                await alice.expect(is_event(bob.bare, NS_NICK, pred=nick_is("Bob on " + kind)),
                                    since=ma, timeout=FED_WAIT,
-                                   what="the Prosody user's nick at alice")
+                                   what="the %s user's nick at alice" % kind)
                 r = await pu.get_items(bob, NS_NICK, to=alice.bare)
                 assert [pu.entry_text(x) for _, x in pu.items_of(r)] == ["Ally"], r
                 r = await pu.get_items(alice, NS_NICK, to=bob.bare)
-                assert [pu.entry_text(x) for _, x in pu.items_of(r)] == ["Bob on Prosody"], r
+                assert [pu.entry_text(x) for _, x in pu.items_of(r)] == ["Bob on " + kind], r
             finally:
                 await close_all(alice, bob)
         run(body(), 180)
