@@ -52,6 +52,8 @@ using xmpp::StanzaError;
 namespace {
 constexpr const char* kNodeStore = "pep_nodes";
 constexpr const char* kItemStore = "pep_items";
+// Contacts' resources tracked per account (§4.3): far more than any roster has online at once.
+constexpr std::size_t kMaxTracked = 2000;
 }  // namespace
 
 struct Pep::Impl {
@@ -377,7 +379,20 @@ Pep::Impl::Resource* Pep::Impl::find_resource(const Jid& bare, const Jid& full,
 void Pep::Impl::track(const Jid& bare, const Jid& full, bool own) {
   Shard& sh = shard(bare);
   auto& resources = sh.resources[bare.bare_str()];
-  auto [it, added] = resources.try_emplace(full.str());
+  if (!own && resources.size() >= kMaxTracked && !resources.contains(full.str())) {
+    // A contact's resource whose unavailable presence never came (a federated server that went
+    // away) would stay: past the bound, the first contact resource (in name order) makes room.
+    // It is tracked again at its next presence.
+    for (const auto& [f, r] : resources) {
+      if (!r.own) {
+        if (auto j = Jid::parse(f)) {
+          untrack(bare, *j);
+        }
+        break;
+      }
+    }
+  }
+  auto [it, added] = sh.resources[bare.bare_str()].try_emplace(full.str());
   Resource& r = it->second;
   auto ex = executor(bare);
   if (!added) {
