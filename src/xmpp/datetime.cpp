@@ -12,7 +12,10 @@ constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
-constexpr std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor_div(a, b) * b; }
+constexpr std::int64_t floor_mod(std::int64_t a, std::int64_t b) {
+  std::int64_t r = a % b;
+  return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
+}
 
 // Days since 1970-01-01 of a proleptic Gregorian date, counting years from March so that the
 // leap day falls at the end of the counted year; 400-year eras repeat exactly (146097 days).
