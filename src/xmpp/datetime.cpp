@@ -22,7 +22,7 @@ constexpr std::int64_t floor_mod(std::int64_t a, std::int64_t b) {
 constexpr std::int64_t days_from_civil(std::int64_t y, int m, int d) {
   y -= m <= 2 ? 1 : 0;
   const std::int64_t era = floor_div(y, 400);
-  const std::int64_t year_of_era = y - era * 400;                              // [0, 399]
+  const std::int64_t year_of_era = y - era * 400;                                    // [0, 399]
   const std::int64_t day_of_year = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
   const std::int64_t day_of_era =
       year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;  // [0, 146096]
@@ -46,8 +46,8 @@ constexpr Civil civil_from_days(std::int64_t days) {
       day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // [0, 365]
   const std::int64_t month_from_march = (5 * day_of_year + 2) / 153;           // [0, 11]
   const int day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  const int month = static_cast<int>(month_from_march < 10 ? month_from_march + 3
-                                                           : month_from_march - 9);
+  const int month =
+      static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
   return {year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
 }
 
@@ -144,8 +144,7 @@ std::string format_tzd(long offset_seconds) {
 
 std::optional<std::int64_t> parse_datetime(std::string_view s) {
   // CCYY-MM-DDThh:mm:ss is fixed width: 19 characters.
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
     return std::nullopt;
   }
   const auto year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2),

@@ -54,9 +54,9 @@ TEST(DateTime, AgreesWithGmtime) {
 }
 
 TEST(DateTime, RoundTrips) {
-  for (std::int64_t t : {std::int64_t{0}, std::int64_t{-1}, kMoon, std::int64_t{951782400},
-                         std::int64_t{1700000000}, std::int64_t{4102444800},
-                         std::int64_t{253402300799}, std::int64_t{-62167219200}}) {
+  for (std::int64_t t :
+       {std::int64_t{0}, std::int64_t{-1}, kMoon, std::int64_t{951782400}, std::int64_t{1700000000},
+        std::int64_t{4102444800}, std::int64_t{253402300799}, std::int64_t{-62167219200}}) {
     EXPECT_EQ(parse_datetime(format_datetime(t)), t) << t;
     EXPECT_EQ(parse_datetime(format_datetime_ms(t * 1000 + 999)), t) << t;
   }
@@ -126,45 +126,45 @@ TEST(DateTime, Malformed) {
   for (const char* bad : {
            "",
            "yesterday",
-           "1970-01-01",                   // a Date, not a DateTime
-           "1970-01-01T00:00:00",          // TZD is mandatory
-           "1970-01-01 00:00:00Z",         // space for 'T'
-           "1970-01-01t00:00:00Z",         // lowercase
-           "1970-01-01T00:00:00z",         //
-           "70-01-01T00:00:00Z",           // two-digit year
-           "10000-01-01T00:00:00Z",        // CCYY is four digits
-           "-0001-01-01T00:00:00Z",        //
-           "1970-1-01T00:00:00Z",          // short fields
-           "1970-01-1T00:00:00Z",          //
-           "1970-01-01T0:00:00Z",          //
-           "1970-01-01T00:00:0Z",          //
-           "1970-01-01T00:00Z",            // no seconds
-           "1970/01/01T00:00:00Z",         // separators
-           "1970-01-01T00.00.00Z",         //
-           "1970-00-01T00:00:00Z",         // month 0
-           "1970-13-01T00:00:00Z",         // month 13
-           "1970-01-00T00:00:00Z",         // day 0
-           "1970-01-32T00:00:00Z",         // day 32
-           "1970-01-01T24:00:00Z",         // hour 24
-           "1970-01-01T00:60:00Z",         // minute 60
-           "1970-01-01T00:00:61Z",         // second 61
-           "1970-01-01T00:00:00.Z",        // fraction without digits
-           "1970-01-01T00:00:00.12a3Z",    //
-           "1970-01-01T00:00:00,5Z",       // comma fraction
-           "1970-01-01T00:00:00ZZ",        // garbage after
-           "1970-01-01T00:00:00Z ",        //
-           " 1970-01-01T00:00:00Z",        // garbage before
-           "1970-01-01T00:00:00+01",       // offset without minutes
-           "1970-01-01T00:00:00+0100",     // offset without colon
-           "1970-01-01T00:00:00+01:00Z",   // both
-           "1970-01-01T00:00:00+01:60",    // offset minute 60
-           "1970-01-01T00:00:00+14:01",    // beyond XML Schema's ±14:00
-           "1970-01-01T00:00:00-15:00",    //
-           "1970-01-01T00:00:00+1a:00",    //
-           "1970-01-01T00:00:00 +01:00",   //
-           "+970-01-01T00:00:00Z",         // signs in digit fields
-           "1970-+1-01T00:00:00Z",         //
-           "1970-01-01T00:00:00.5+01:00x", //
+           "1970-01-01",                    // a Date, not a DateTime
+           "1970-01-01T00:00:00",           // TZD is mandatory
+           "1970-01-01 00:00:00Z",          // space for 'T'
+           "1970-01-01t00:00:00Z",          // lowercase
+           "1970-01-01T00:00:00z",          //
+           "70-01-01T00:00:00Z",            // two-digit year
+           "10000-01-01T00:00:00Z",         // CCYY is four digits
+           "-0001-01-01T00:00:00Z",         //
+           "1970-1-01T00:00:00Z",           // short fields
+           "1970-01-1T00:00:00Z",           //
+           "1970-01-01T0:00:00Z",           //
+           "1970-01-01T00:00:0Z",           //
+           "1970-01-01T00:00Z",             // no seconds
+           "1970/01/01T00:00:00Z",          // separators
+           "1970-01-01T00.00.00Z",          //
+           "1970-00-01T00:00:00Z",          // month 0
+           "1970-13-01T00:00:00Z",          // month 13
+           "1970-01-00T00:00:00Z",          // day 0
+           "1970-01-32T00:00:00Z",          // day 32
+           "1970-01-01T24:00:00Z",          // hour 24
+           "1970-01-01T00:60:00Z",          // minute 60
+           "1970-01-01T00:00:61Z",          // second 61
+           "1970-01-01T00:00:00.Z",         // fraction without digits
+           "1970-01-01T00:00:00.12a3Z",     //
+           "1970-01-01T00:00:00,5Z",        // comma fraction
+           "1970-01-01T00:00:00ZZ",         // garbage after
+           "1970-01-01T00:00:00Z ",         //
+           " 1970-01-01T00:00:00Z",         // garbage before
+           "1970-01-01T00:00:00+01",        // offset without minutes
+           "1970-01-01T00:00:00+0100",      // offset without colon
+           "1970-01-01T00:00:00+01:00Z",    // both
+           "1970-01-01T00:00:00+01:60",     // offset minute 60
+           "1970-01-01T00:00:00+14:01",     // beyond XML Schema's ±14:00
+           "1970-01-01T00:00:00-15:00",     //
+           "1970-01-01T00:00:00+1a:00",     //
+           "1970-01-01T00:00:00 +01:00",    //
+           "+970-01-01T00:00:00Z",          // signs in digit fields
+           "1970-+1-01T00:00:00Z",          //
+           "1970-01-01T00:00:00.5+01:00x",  //
        }) {
     EXPECT_EQ(parse_datetime(bad), nullopt) << bad;
   }
