@@ -16,6 +16,7 @@
 #include "storage/storage.hpp"
 #include "xml/stream_parser.hpp"
 #include "xml/writer.hpp"
+#include "xmpp/datetime.hpp"
 
 namespace starling::modules::roster {
 
@@ -468,7 +469,10 @@ asio::awaitable<void> Presence::broadcast(events::PresenceBroadcast e) {
   bool available = e.available;
   std::string last_value =
       available ? std::string() : xml::to_string(*e.stanza);  // with its xmlns
-  std::string stamp = offline::xep0082_datetime(std::chrono::system_clock::now());
+  std::string stamp = xmpp::format_datetime_ms(
+      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now())
+          .time_since_epoch()
+          .count());
   struct Roster {
     std::vector<std::string> subscribers;  // "from" or "both": get broadcasts
     std::vector<std::string> publishers;   // "to" or "both": probed on initial presence

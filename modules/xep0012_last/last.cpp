@@ -11,27 +11,13 @@
 #include "modules/rfc6121_roster/subscription.hpp"
 #include "storage/storage.hpp"
 #include "xml/stream_parser.hpp"
+#include "xmpp/datetime.hpp"
 
 namespace starling::modules {
 namespace {
 
 using xmpp::StanzaError;
 constexpr const char* kLastNs = "jabber:iq:last";
-
-// XEP-0082 "CCYY-MM-DDThh:mm:ss[.sss]Z" to unix seconds; nullopt when malformed.
-std::optional<std::int64_t> parse_stamp(const std::string& s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) {
-    return std::nullopt;
-  }
-  using namespace std::chrono;
-  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};
-  return duration_cast<seconds>(t.time_since_epoch()).count();
-}
 
 std::int64_t now_seconds() {
   using namespace std::chrono;
@@ -115,7 +101,7 @@ class LastActivity final : public module::Module {
     }
     std::int64_t since = f.created_at;  // never logged out: since the account was created
     if (f.stamp) {
-      since = parse_stamp(*f.stamp).value_or(since);
+      since = xmpp::parse_datetime(*f.stamp).value_or(since);
     }
     std::string status;
     if (f.stanza) {

@@ -24,8 +24,5 @@ inline constexpr std::string_view kDelayNs = "urn:xmpp:delay";
 std::optional<std::string> prepare_nick(std::string_view raw);
 // The form in which two nicks are compared (RFC 8266 §2.3).
 std::string nick_key(std::string_view nick);
-// XEP-0082 DateTime "CCYY-MM-DDThh:mm:ssZ", and back (fractions and offsets accepted).
-std::string xep0082_datetime(std::int64_t unix_seconds);
-std::optional<std::int64_t> parse_xep0082_datetime(std::string_view s);
 
 }  // namespace starling::muc

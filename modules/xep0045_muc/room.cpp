@@ -5,12 +5,11 @@
 #include "modules/xep0045_muc/room.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 
 #include "modules/xep0045_muc/muc_ns.hpp"
 #include "xml/writer.hpp"
 #include "xmpp/dataform.hpp"
+#include "xmpp/datetime.hpp"
 #include "xmpp/namespaces.hpp"
 
 namespace starling::muc {
@@ -101,62 +100,6 @@ std::optional<PmPolicy> parse_pm(std::string_view s) {
     }
   }
   return std::nullopt;
-}
-
-std::string xep0082_datetime(std::int64_t unix_seconds) {
-  std::time_t tt = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
-std::optional<std::int64_t> parse_xep0082_datetime(std::string_view s) {
-  // CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm)
-  std::string str(s);
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, consumed = 0;
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se,
-                  &consumed) != 6 ||
-      consumed != 19) {
-    return std::nullopt;
-  }
-  std::size_t i = 19;
-  if (i < str.size() && str[i] == '.') {
-    ++i;
-    std::size_t digits = 0;
-    while (i < str.size() && str[i] >= '0' && str[i] <= '9') {
-      ++i;
-      ++digits;
-    }
-    if (digits == 0) {
-      return std::nullopt;
-    }
-  }
-  std::int64_t offset = 0;
-  if (i < str.size() && str[i] == 'Z' && i + 1 == str.size()) {
-    offset = 0;
-  } else if (i + 6 == str.size() && (str[i] == '+' || str[i] == '-') && str[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(str.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset = (str[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  } else {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  return static_cast<std::int64_t>(timegm(&tm)) - offset;
 }
 
 std::optional<std::string> prepare_nick(std::string_view raw) {
@@ -723,7 +666,7 @@ void Room::send_history(const Jid& session, const Element* request) {
       since = std::max<std::int64_t>(since, host_.now() - static_cast<std::int64_t>(*n));
     }
     if (const std::string* s = request->attr("since")) {
-      if (auto t = parse_xep0082_datetime(*s)) {
+      if (auto t = xmpp::parse_datetime(*s)) {
         since = std::max(since, *t);
       }
     }
@@ -744,7 +687,7 @@ void Room::send_history(const Jid& session, const Element* request) {
     m.set_attr("to", session.str());
     Element& delay = m.add_child("delay", std::string(kDelayNs));
     delay.set_attr("from", jid_.str());  // §7.2.15: the room's JID
-    delay.set_attr("stamp", xep0082_datetime(history_[i].stamp));
+    delay.set_attr("stamp", xmpp::format_datetime(history_[i].stamp));
     host_.send(std::move(m));
   }
 }

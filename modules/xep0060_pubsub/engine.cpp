@@ -13,6 +13,7 @@
 #include "modules/xep0060_pubsub/node_config.hpp"
 #include "modules/xep0060_pubsub/pubsub_ns.hpp"
 #include "xml/writer.hpp"
+#include "xmpp/datetime.hpp"
 
 namespace starling::pubsub {
 
@@ -54,17 +55,6 @@ namespace {
 
 StanzaError bad_request(std::string app_condition, std::string text = {}) {
   return pubsub_error("bad-request", std::move(app_condition), std::move(text));
-}
-
-// XEP-0082 §3.2 DateTime (UTC, seconds).
-std::string datetime(std::int64_t unix_seconds) {
-  std::time_t tt = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];  // room for any int fields (-Wformat-truncation at -O2)
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
 }
 
 // XML boolean (XEP-0004 / §"BOOLEANNOTE"): "true" or "1".
@@ -540,7 +530,7 @@ void NodeService::send_last_item(const Node& node, const Jid& to) {
   // §6.1.7: stamped as delayed delivery (XEP-0203) with the publication time.
   Element& delay = m.add_child("delay", std::string(ns::kDelay));
   delay.set_attr("from", options_.jid.str());
-  delay.set_attr("stamp", datetime(item.published));
+  delay.set_attr("stamp", xmpp::format_datetime(item.published));
   host_.send(std::move(m));
 }
 

@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 
 #include "modules/xep0060_pubsub/pubsub_ns.hpp"
 #include "xmpp/dataform.hpp"
+#include "xmpp/datetime.hpp"
 
 namespace starling::pubsub {
 namespace {
@@ -129,58 +128,6 @@ std::variant<df::Form, StanzaError> submitted(const xml::Element& x,
     }
   }
   return form;
-}
-
-// XEP-0082 DateTime in UTC.
-std::string datetime(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];  // room for any int fields (-Wformat-truncation at -O2)
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
-// XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm).
-std::optional<std::int64_t> parse_datetime(const std::string& s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 ||
-      n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-    return std::nullopt;
-  }
-  std::size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      ++i;
-    }
-    if (i == start) {
-      return std::nullopt;
-    }
-  }
-  std::int64_t offset = 0;
-  if (i < s.size() && s[i] == 'Z' && i + 1 == s.size()) {
-    offset = 0;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    auto oh = parse_uint(std::string_view(s).substr(i + 1, 2));
-    auto om = parse_uint(std::string_view(s).substr(i + 4, 2));
-    if (!oh || !om || *oh > 23 || *om > 59) {
-      return std::nullopt;
-    }
-    offset = static_cast<std::int64_t>(*oh * 3600 + *om * 60) * (s[i] == '-' ? -1 : 1);
-  } else {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  return static_cast<std::int64_t>(timegm(&tm)) - offset;
 }
 
 }  // namespace
@@ -445,7 +392,7 @@ xml::Element subscribe_options_form(const SubOptions& o) {
     field.values = o.show_values;
   }
   add_text(f, "pubsub#expire", "When the subscription ends (empty: never)",
-           o.expire == 0 ? std::string() : datetime(o.expire));
+           o.expire == 0 ? std::string() : xmpp::format_datetime(o.expire));
   return df::to_element(f);
 }
 
@@ -496,7 +443,7 @@ std::variant<SubOptions, StanzaError> apply_subscribe_options(SubOptions o,
       const std::string& v = std::get<std::string>(sv);
       if (v.empty()) {
         o.expire = 0;
-      } else if (auto t = parse_datetime(v)) {
+      } else if (auto t = xmpp::parse_datetime(v)) {
         o.expire = *t;
       } else {
         return bad_field(f.var, "'" + v + "' is not a DateTime");
@@ -525,7 +472,7 @@ xml::Element meta_data_form(const Node& node) {
       }
     }
   }
-  add_text(f, "pubsub#creation_date", "Creation date", datetime(node.created));
+  add_text(f, "pubsub#creation_date", "Creation date", xmpp::format_datetime(node.created));
   add_text(f, "pubsub#creator", "Creator", node.creator, FieldType::kJidSingle);
   add_text(f, kTitle, "Title", c.title);
   add_text(f, kDescription, "Description", c.description);

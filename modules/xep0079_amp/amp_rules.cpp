@@ -1,8 +1,8 @@
 #include "modules/xep0079_amp/amp_rules.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
+
+#include "xmpp/datetime.hpp"
 
 namespace starling::modules::amp {
 
@@ -33,42 +33,11 @@ bool valid_value(Condition c, std::string_view v) {
 }  // namespace
 
 std::optional<std::int64_t> parse_utc_datetime(std::string_view s) {
-  // CCYY-MM-DDThh:mm:ss, optional fraction, then 'Z' (§3.4.2: the timezone MUST be UTC).
-  if (s.size() < 20 || s.back() != 'Z') {
+  // §3.4.2: "the timezone MUST be UTC", written 'Z' (XEP-0082 §3.2).
+  if (s.empty() || s.back() != 'Z') {
     return std::nullopt;
   }
-  auto digits = [&](std::size_t from, std::size_t n) -> std::optional<int> {
-    int v = 0;
-    for (std::size_t i = from; i < from + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') {
-        return std::nullopt;
-      }
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
-    return std::nullopt;
-  }
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
-       se = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !se || *h > 23 || *mi > 59 || *se > 60) {
-    return std::nullopt;
-  }
-  std::string_view rest = s.substr(19, s.size() - 20);
-  if (!rest.empty()) {
-    if (rest.size() < 2 || rest[0] != '.' ||
-        !std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return std::nullopt;
-    }
-  }
-  using namespace std::chrono;
-  year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  auto t = sys_days{ymd} + hours{*h} + minutes{*mi} + seconds{*se};
-  return duration_cast<seconds>(t.time_since_epoch()).count();
+  return xmpp::parse_datetime(s);
 }
 
 RuleSet parse(const xml::Element& amp) {

@@ -67,6 +67,8 @@ TEST(AmpRules, UtcDateTimes) {
   EXPECT_FALSE(parse_utc_datetime("2004-09-10T08:33:14"));
   EXPECT_FALSE(parse_utc_datetime("2004-09-10 08:33:14Z"));
   EXPECT_FALSE(parse_utc_datetime("2004-09-10T08:33:14.Z"));
+  EXPECT_FALSE(parse_utc_datetime("2004-09-10T10:33:14+02:00"));  // §3.4.2: must be UTC
+  EXPECT_FALSE(parse_utc_datetime(""));
 }
 
 // §2.2.3: rules in order; the first met acts.

@@ -9,9 +9,8 @@ namespace starling::modules::offline {
 
 inline constexpr std::string_view kDelayNs = "urn:xmpp:delay";
 
-// XEP-0082 §3.2 DateTime in UTC with milliseconds: "2026-11-21T06:20:00.123Z".
-std::string xep0082_datetime(std::chrono::system_clock::time_point t);
-// <delay xmlns='urn:xmpp:delay' from='…' stamp='…'>reason</delay>
+// <delay xmlns='urn:xmpp:delay' from='…' stamp='…'>reason</delay>, the stamp a XEP-0082 §3.2
+// DateTime in UTC with milliseconds: "2026-11-21T06:20:00.123Z".
 xml::Element make_delay(std::string_view from, std::chrono::system_clock::time_point t,
                         std::string_view reason);
 

@@ -6,16 +6,10 @@ namespace starling::modules::offline {
 namespace {
 
 // XEP-0082 §3.2 example form "1969-07-21T02:56:15Z", with milliseconds added.
-TEST(Delay, Xep0082DateTime) {
-  std::tm tm{};
-  tm.tm_year = 1969 - 1900;
-  tm.tm_mon = 6;
-  tm.tm_mday = 21;
-  tm.tm_hour = 2;
-  tm.tm_min = 56;
-  tm.tm_sec = 15;
-  auto t = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(7);
-  EXPECT_EQ(xep0082_datetime(t), "1969-07-21T02:56:15.007Z");
+TEST(Delay, StampHasMilliseconds) {
+  using namespace std::chrono;
+  auto t = system_clock::time_point(sys_days(1969y / July / 21) + 2h + 56min + 15s + 7ms);
+  EXPECT_EQ(make_delay("capulet.com", t, "").attr_or("stamp"), "1969-07-21T02:56:15.007Z");
 }
 
 // XEP-0203 §3 example 1 shape: from and stamp attributes, reason as text.
@@ -26,6 +20,9 @@ TEST(Delay, Element) {
   EXPECT_EQ(d.attr_or("from"), "capulet.com");
   EXPECT_EQ(d.attr_or("stamp"), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(d.text(), "Offline Storage");
+  // Half a millisecond before 1970 is still in 1969.
+  auto before = std::chrono::system_clock::time_point(-std::chrono::microseconds(500));
+  EXPECT_EQ(make_delay("capulet.com", before, "").attr_or("stamp"), "1969-12-31T23:59:59.999Z");
 }
 
 }  // namespace

@@ -5,8 +5,7 @@
 #include <ctime>
 
 #include "module/module.hpp"
-#include "modules/xep0202_time/tzo.hpp"
-#include "modules/xep0160_offline/delay.hpp"
+#include "xmpp/datetime.hpp"
 
 namespace starling::modules {
 namespace {
@@ -19,7 +18,7 @@ class EntityTime final : public module::Module {
   std::vector<module::SpecInfo> specs() const override {
     return {{"XEP-0202", "2.0", "complete",
              "the server's UTC time with milliseconds and its time zone offset; disco feature",
-             "tests/e2e/test_time.py, modules/xep0202_time/tzo_test.cpp"}};
+             "tests/e2e/test_time.py, src/xmpp/datetime_test.cpp"}};
   }
   void start(module::ModuleContext& ctx) override {
     ctx.add_feature(module::Target::kServer, kTimeNs);  // §4
@@ -30,8 +29,9 @@ class EntityTime final : public module::Module {
                 std::tm local{};
                 localtime_r(&t, &local);
                 xml::Element reply("time", kTimeNs);
-                reply.add_child("tzo", kTimeNs).add_text(time_ns::tzo(local.tm_gmtoff));
-                reply.add_child("utc", kTimeNs).add_text(offline::xep0082_datetime(now));
+                auto ms = std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch();
+                reply.add_child("tzo", kTimeNs).add_text(xmpp::format_tzd(local.tm_gmtoff));
+                reply.add_child("utc", kTimeNs).add_text(xmpp::format_datetime_ms(ms.count()));
                 co_return reply;
               });
   }
