@@ -158,6 +158,21 @@ class Pep::Impl::AccountHost final : public Host {
     co_return out;
   }
 
+  // pubsub#presence_based_delivery for explicit subscribers: local accounts' presence from the
+  // session table; nullopt (unknown) for other servers' users (engine.cpp notify).
+  asio::awaitable<std::optional<bool>> is_available(Jid jid) override {
+    const auto& domains = impl_.ctx.config().domains;
+    if (jid.local().empty() ||
+        std::find(domains.begin(), domains.end(), jid.domain()) == domains.end()) {
+      co_return std::nullopt;
+    }
+    auto op = impl_.ctx.sink().available_resources(jid.bare());
+    std::vector<module::AvailableResource> available = co_await std::move(op);
+    co_return jid.is_bare() ? !available.empty()
+                            : std::any_of(available.begin(), available.end(),
+                                          [&](const auto& r) { return r.resource == jid.resource(); });
+  }
+
   std::optional<StanzaError> may_create(const Jid& requester) override {
     if (requester.bare_str() != bare_.bare_str()) {
       return StanzaError::forbidden();  // §1 "one publisher per node": only the account
