@@ -447,16 +447,17 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       // Each failed entry with the entity's subscription as it now stands (the valid entries
       // applied): 'none' when it has none.
       xml::Element payload = owner_reply("subscriptions", name);
+      xml::Element* list = payload.child("subscriptions", ns::kOwner);
       node = find_mut(name);
+      static const std::vector<Subscription> kNone;
+      const std::vector<Subscription>& now = node != nullptr ? node->subscriptions : kNone;
       for (const Failed& f : failed) {
-        xml::Element& e =
-            payload.child("subscriptions", ns::kOwner)->add_child("subscription", std::string(ns::kOwner));
+        xml::Element& e = list->add_child("subscription", std::string(ns::kOwner));
         e.set_attr("jid", f.jid);
         std::string_view state = "none";
         std::string subid = f.subid;
-        for (std::size_t i = 0; f.parsed && node != nullptr && i < node->subscriptions.size(); ++i) {
-          const Subscription& s = node->subscriptions[i];
-          if (s.jid == *f.parsed && (f.subid.empty() || s.subid == f.subid)) {
+        for (const Subscription& s : now) {
+          if (f.parsed && s.jid == *f.parsed && (f.subid.empty() || s.subid == f.subid)) {
             state = to_string(s.state);
             subid = s.subid;
             break;

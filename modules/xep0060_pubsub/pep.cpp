@@ -168,9 +168,9 @@ class Pep::Impl::AccountHost final : public Host {
     }
     auto op = impl_.ctx.sink().available_resources(jid.bare());
     std::vector<module::AvailableResource> available = co_await std::move(op);
+    auto same = [&](const module::AvailableResource& r) { return r.resource == jid.resource(); };
     co_return jid.is_bare() ? !available.empty()
-                            : std::any_of(available.begin(), available.end(),
-                                          [&](const auto& r) { return r.resource == jid.resource(); });
+                            : std::any_of(available.begin(), available.end(), same);
   }
 
   std::optional<StanzaError> may_create(const Jid& requester) override {
