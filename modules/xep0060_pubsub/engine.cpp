@@ -187,7 +187,8 @@ std::vector<const Node*> NodeService::nodes() const {
 // ---------------------------------------------------------------------------------------------
 // Dispatch
 
-asio::awaitable<IqResult> NodeService::handle(Element iq, Jid from) {
+asio::awaitable<IqResult> NodeService::handle(Element iq, Jid from,
+                                              std::vector<Element>* after_reply) {
   const std::string type(iq.attr_or("type"));
   const bool set = type == "set";
   if (!set && type != "get") {
@@ -252,7 +253,7 @@ asio::awaitable<IqResult> NodeService::handle(Element iq, Jid from) {
     co_return co_await std::move(op);
   }
   if (name == "subscribe") {
-    auto op = subscribe(std::move(pubsub), std::move(from));
+    auto op = subscribe(std::move(pubsub), std::move(from), after_reply);
     co_return co_await std::move(op);
   }
   if (name == "unsubscribe") {
@@ -413,6 +414,25 @@ asio::awaitable<void> NodeService::notify(std::string node, Element event) {
     }
     add(s.jid, s.subid);
   }
+  if (config.presence_based_delivery && !recipients.empty()) {
+    // §12.8 presence-based delivery: only to subscribers that are online, as the subscribed
+    // JID's presence says (a bare JID: any available resource; a full JID: that resource).
+    // The host knows the presence of local accounts. For other addresses (another server's
+    // users, entities without presence) the service holds no presence subscription (§12.8 has
+    // the service subscribe to the subscribed JID's presence; this service does not), so it
+    // cannot know, and delivers: withholding would silently cut such subscribers off for good,
+    // and headline notifications (the default pubsub#notification_type) are not stored
+    // offline (§12.9).
+    std::vector<std::pair<Jid, std::vector<std::string>>> online;
+    for (auto& r : recipients) {
+      auto op = host_.is_available(r.first);
+      std::optional<bool> available = co_await std::move(op);
+      if (available.value_or(true)) {
+        online.push_back(std::move(r));
+      }
+    }
+    recipients = std::move(online);
+  }
 
   if (options_.pep) {
     // XEP-0163 §4.3: the owner's resources and interested contacts, subject to the access model.
@@ -511,9 +531,9 @@ asio::awaitable<void> NodeService::notify(std::string node, Element event) {
   }
 }
 
-void NodeService::send_last_item(const Node& node, const Jid& to) {
+std::optional<Element> NodeService::last_item_message(const Node& node, const Jid& to) const {
   if (node.items.empty()) {
-    return;
+    return std::nullopt;
   }
   const Item& item = node.items.back();
   Element m("message", "jabber:client");
@@ -531,7 +551,13 @@ void NodeService::send_last_item(const Node& node, const Jid& to) {
   Element& delay = m.add_child("delay", std::string(ns::kDelay));
   delay.set_attr("from", options_.jid.str());
   delay.set_attr("stamp", xmpp::format_datetime(item.published));
-  host_.send(std::move(m));
+  return m;
+}
+
+void NodeService::send_last_item(const Node& node, const Jid& to) {
+  if (std::optional<Element> m = last_item_message(node, to)) {
+    host_.send(std::move(*m));
+  }
 }
 
 asio::awaitable<void> NodeService::send_last_items(Jid to,
@@ -844,7 +870,8 @@ asio::awaitable<IqResult> NodeService::retract(Element pubsub, Jid from) {
 // ---------------------------------------------------------------------------------------------
 // §6.1 subscribe, §6.2 unsubscribe, §6.3 options
 
-asio::awaitable<IqResult> NodeService::subscribe(Element pubsub, Jid from) {
+asio::awaitable<IqResult> NodeService::subscribe(Element pubsub, Jid from,
+                                                 std::vector<Element>* after_reply) {
   const Element* s = pubsub.child("subscribe", ns::kPubsub);
   const std::string name(s->attr_or("node"));
   if (name.empty()) {
@@ -983,11 +1010,18 @@ asio::awaitable<IqResult> NodeService::subscribe(Element pubsub, Jid from) {
     form.set_attr("type", "result");
     o.add_child(std::move(form));
   }
-  // §6.1.7 / §12.9: the last published item to the new subscriber.
+  // §6.1.7 / §12.9: the last published item to the new subscriber, after the result (the
+  // examples of §6.1.7 show the iq result, then the notification).
   if (sub.state == SubState::kSubscribed &&
       m->config.send_last_published_item != SendLast::kNever && m->config.deliver_notifications &&
       sub.options.deliver) {
-    send_last_item(*m, sub.jid);
+    if (std::optional<Element> last = last_item_message(*m, sub.jid)) {
+      if (after_reply != nullptr) {
+        after_reply->push_back(std::move(*last));
+      } else {
+        host_.send(std::move(*last));
+      }
+    }
   }
   co_return result;
 }
@@ -1394,6 +1428,7 @@ std::vector<std::string> NodeService::features(bool pep) {
       "multi-items",
       "outcast-affiliation",
       "persistent-items",
+      "presence-notifications",
       "publish",
       "publish-only-affiliation",
       "publish-options",

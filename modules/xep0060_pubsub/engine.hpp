@@ -78,6 +78,10 @@ class Host {
   // subscribers: the owner's available resources and contacts' resources whose caps ask for
   // "<node>+notify". The engine still applies the node's access model to them.
   virtual boost::asio::awaitable<std::vector<xmpp::Jid>> implicit_recipients(std::string node) = 0;
+  // pubsub#presence_based_delivery (§12.8): whether `jid` has an available resource now (a
+  // full JID: that resource; a bare JID: any). nullopt when the host cannot know: an address
+  // of another server, or an entity without presence (a domain).
+  virtual boost::asio::awaitable<std::optional<bool>> is_available(xmpp::Jid jid) = 0;
   // Whether `requester` may create a node now (§8.1.3): nullopt, or the error (forbidden when
   // the policy refuses, not-allowed / resource-constraint for limits). The engine checks
   // Limits::max_nodes itself.
@@ -110,7 +114,12 @@ class NodeService {
   // An iq get or set whose only child is <pubsub xmlns=pubsub> or <pubsub xmlns=pubsub#owner>,
   // from `from` (a full JID, or a bare JID / domain for federated entities). The result is the
   // reply payload, an empty result, or the error with its pubsub#errors condition (§7, §8).
-  boost::asio::awaitable<module::IqResult> handle(xml::Element iq, xmpp::Jid from);
+  // Stanzas that must reach their recipient after the reply (§6.1.7: the last item to a new
+  // subscriber comes after the subscribe result) are appended to `after_reply`, which the
+  // caller routes once it has routed the reply; without `after_reply` they are sent through
+  // Host::send at once, so before the reply.
+  boost::asio::awaitable<module::IqResult> handle(xml::Element iq, xmpp::Jid from,
+                                                  std::vector<xml::Element>* after_reply = nullptr);
   // A message to the entity: §8.6 an owner's answer to a subscription authorization form.
   // Messages of other kinds are ignored; a bad form gets a message error.
   boost::asio::awaitable<void> handle_message(xml::Element message, xmpp::Jid from);
@@ -136,7 +145,8 @@ class NodeService {
   boost::asio::awaitable<module::IqResult> publish(xml::Element pubsub, xmpp::Jid from);
   boost::asio::awaitable<module::IqResult> retract(xml::Element pubsub, xmpp::Jid from);
   // §6.1 subscribe (with options), §6.2 unsubscribe, §6.3 options get/set.
-  boost::asio::awaitable<module::IqResult> subscribe(xml::Element pubsub, xmpp::Jid from);
+  boost::asio::awaitable<module::IqResult> subscribe(xml::Element pubsub, xmpp::Jid from,
+                                                     std::vector<xml::Element>* after_reply);
   boost::asio::awaitable<module::IqResult> unsubscribe(xml::Element pubsub, xmpp::Jid from);
   boost::asio::awaitable<module::IqResult> options(xml::Element pubsub, bool set, xmpp::Jid from);
   // §6.5 items (all, max_items, by id, RSM).
@@ -171,10 +181,13 @@ class NodeService {
                                                                         xmpp::Jid who);
   // Sends `event` (a child of <event xmlns=pubsub#event>, e.g. <items node=.../>, <delete/>,
   // <purge/>, <configuration/>) in a message to every subscriber with a 'subscribed' state and
-  // deliver = true, and (PEP) to the implicit recipients allowed by the access model; one
-  // message per address; SubID headers (§12.4) where one JID holds several subscriptions.
+  // deliver = true (with pubsub#presence_based_delivery: only those Host::is_available does not
+  // deny), and (PEP) to the implicit recipients allowed by the access model; one message per
+  // address; SubID headers (§12.4) where one JID holds several subscriptions.
   boost::asio::awaitable<void> notify(std::string node, xml::Element event);
-  // The §6.1.7 last-item notification to one address (with <delay/>).
+  // The §6.1.7 last-item notification to one address (with <delay/>); nullopt when the node
+  // has no item.
+  std::optional<xml::Element> last_item_message(const Node& node, const xmpp::Jid& to) const;
   void send_last_item(const Node& node, const xmpp::Jid& to);
   // Drops expired items (pubsub#item_expire) of `node` from memory and storage.
   boost::asio::awaitable<void> expire(std::string node);

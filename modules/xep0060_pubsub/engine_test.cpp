@@ -51,6 +51,14 @@ class FakeHost : public Host {
     implicit_asked.push_back(node);
     co_return implicit;
   }
+  // Presence for pubsub#presence_based_delivery: JIDs absent from `online` are unknown.
+  asio::awaitable<std::optional<bool>> is_available(Jid jid) override {
+    availability_asked.push_back(jid.str());
+    auto it = online.find(jid.str());
+    co_return it == online.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
+  std::map<std::string, bool> online;
+  std::vector<std::string> availability_asked;
   std::optional<StanzaError> may_create(const Jid&) override { return std::nullopt; }
   bool is_admin(const Jid& bare) const override { return bare.bare_str() == "admin@example.org"; }
   std::int64_t now() const override { return clock; }
@@ -494,6 +502,79 @@ TEST_F(Engine, SubscribeOpenNodeSendsLastItemWithDelay) {
                         "node='princely_musings' jid='francisco@denmark.lit'/></pubsub>"));
   EXPECT_EQ(again.child("subscription", kPs)->attr_or("subid"), subid);
   EXPECT_EQ(svc->find("princely_musings")->subscriptions.size(), 1u);
+}
+
+// §6.1.7: the last item reaches the new subscriber after the iq result. The engine hands it to
+// the caller (after_reply), which routes it once it has routed the result.
+TEST_F(Engine, SubscribeLastItemFollowsTheResult) {
+  Node n = make_node("princely_musings");
+  n.items = {make_item("last", 2, "latest")};
+  svc->restore(std::move(n));
+  Element e("iq", "jabber:client");
+  e.set_attr("type", "set");
+  e.set_attr("id", "sub1");
+  e.add_child(parse("<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe "
+                    "node='princely_musings' jid='francisco@denmark.lit'/></pubsub>"));
+  std::vector<Element> after;
+  module::IqResult r = run(svc->handle(e, J("francisco@denmark.lit/barracks"), &after));
+  EXPECT_EQ(ok(r).child("subscription", kPs)->attr_or("subscription"), "subscribed");
+  EXPECT_TRUE(host.sent.empty());  // nothing went out before the result
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].attr_or("to"), "francisco@denmark.lit");
+  const Element* items = after[0].child("event", ns::kEvent)->child("items", ns::kEvent);
+  ASSERT_NE(items, nullptr);
+  EXPECT_EQ(items->child("item", ns::kEvent)->attr_or("id"), "last");
+  EXPECT_NE(after[0].child("delay", ns::kDelay), nullptr);
+
+  // A repeated subscribe answers the subscription and sends nothing more (§6.1.6).
+  after.clear();
+  r = run(svc->handle(e, J("francisco@denmark.lit/barracks"), &after));
+  EXPECT_EQ(ok(r).child("subscription", kPs)->attr_or("subscription"), "subscribed");
+  EXPECT_TRUE(after.empty());
+  EXPECT_TRUE(host.sent.empty());
+}
+
+// pubsub#presence_based_delivery (§12.8): notifications only to subscribers the host knows to be
+// available; subscribers whose presence the host cannot know still get them.
+TEST_F(Engine, PresenceBasedDelivery) {
+  Node n = make_node("princely_musings");
+  n.config.presence_based_delivery = true;
+  n.subscriptions.push_back(make_sub("francisco@denmark.lit", "s1"));        // online
+  n.subscriptions.push_back(make_sub("bernardo@denmark.lit/watch", "s2"));   // offline
+  n.subscriptions.push_back(make_sub("marcellus@denmark.lit", "s3"));        // offline
+  n.subscriptions.push_back(make_sub("yorick@elsewhere.example", "s4"));     // unknown
+  svc->restore(std::move(n));
+  host.online = {{"francisco@denmark.lit", true},
+                 {"bernardo@denmark.lit/watch", false},
+                 {"marcellus@denmark.lit", false}};
+  auto publish = [&] {
+    return iq("set", "hamlet@denmark.lit/elsinore",
+              "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish "
+              "node='princely_musings'><item id='i1'><entry "
+              "xmlns='http://www.w3.org/2005/Atom'/></item></publish></pubsub>");
+  };
+  ok(publish());
+  auto recipients = [&] {
+    std::vector<std::string> to;
+    for (const Element& m : take_sent()) {
+      to.emplace_back(m.attr_or("to"));
+    }
+    return to;
+  };
+  EXPECT_EQ(recipients(),
+            (std::vector<std::string>{"francisco@denmark.lit", "yorick@elsewhere.example"}));
+  // Presence is read at each notification: bernardo's resource came online.
+  host.online["bernardo@denmark.lit/watch"] = true;
+  ok(publish());
+  EXPECT_EQ(recipients(), (std::vector<std::string>{"francisco@denmark.lit",
+                                                    "bernardo@denmark.lit/watch",
+                                                    "yorick@elsewhere.example"}));
+  // Without the option, every subscriber gets it and presence is not looked at.
+  const_cast<Node*>(svc->find("princely_musings"))->config.presence_based_delivery = false;
+  host.availability_asked.clear();
+  ok(publish());
+  EXPECT_EQ(recipients().size(), 4u);
+  EXPECT_TRUE(host.availability_asked.empty());
 }
 
 TEST_F(Engine, SubscribeErrors) {

@@ -306,8 +306,11 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
     std::erase_if(node->items, [&](const Item& i) {
       return std::find(ids.begin(), ids.end(), i.id) != ids.end();
     });
-    if (node->config.notify_retract) {
-      // §8.5.2: one <purge/> notification instead of a retraction per item.
+    if (node->config.deliver_notifications && node->config.notify_retract) {
+      // §8.5.2: "configured to notify subscribers on deletion of items" is pubsub#notify_retract
+      // (§16.4: "notify subscribers when items are removed from the node"; the form has no
+      // purge option): one <purge/> notification instead of a retraction per item. No event
+      // goes out when the node delivers no notifications at all (as for a retraction, §7.2.2).
       xml::Element event("purge", std::string(ns::kEvent));
       event.set_attr("node", name);
       auto n = notify(name, std::move(event));
@@ -319,7 +322,8 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
   // ---- §8.8 subscriptions ----
   if (op == "subscriptions") {
     if (!set) {
-      // §8.8.1.2: subscribed and unconfigured subscriptions, not pending ones.
+      // §8.8.1.2: subscribed and unconfigured subscriptions ("MUST return"); pending ones are
+      // left out ("SHOULD NOT return"; the owner sees them in §8.6 authorization requests).
       xml::Element reply = owner_reply("subscriptions", name);
       xml::Element* list = reply.child("subscriptions", ns::kOwner);
       for (const Subscription& s : node->subscriptions) {
@@ -335,20 +339,36 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       }
       co_return reply;
     }
-    // §8.8.2: a delta. Validated as a whole first (§8.8.2.4: on an error nothing changes).
+    // §8.8.2: a delta. §8.8.2.4: the valid entries take effect; the invalid ones come back in
+    // a not-acceptable error, each with the entity's existing, unaltered subscription (an
+    // entry not returned counts as a successful modification).
     struct Change {
       Jid jid;
       std::string subid;
       bool subscribe;
     };
     std::vector<Change> changes;
+    struct Failed {
+      std::string jid;  // as the request wrote it
+      std::optional<Jid> parsed;
+      std::string subid;
+    };
+    std::vector<Failed> failed;
+    std::string why;  // the error's text: the first failure's reason
+    auto fail = [&](const xml::Element& e, const std::optional<Jid>& jid, std::string reason) {
+      failed.push_back({std::string(e.attr_or("jid")), jid, std::string(e.attr_or("subid"))});
+      if (why.empty()) {
+        why = std::move(reason);
+      }
+    };
     for (const xml::Element* e : req.elements()) {
       if (e->name() != "subscription" || e->xmlns() != ns::kOwner) {
         continue;
       }
       auto jid = Jid::parse(e->attr_or("jid"));
       if (!jid) {
-        co_return not_acceptable("invalid JID '" + std::string(e->attr_or("jid")) + "'");
+        fail(*e, jid, "invalid JID '" + std::string(e->attr_or("jid")) + "'");
+        continue;
       }
       const std::string* state = e->attr("subscription");
       if (state == nullptr) {
@@ -356,16 +376,25 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       }
       std::string subid(e->attr_or("subid"));
       if (*state != "none" && *state != "subscribed") {
-        co_return not_acceptable("subscription '" + *state + "' cannot be set for " + jid->str());
+        fail(*e, jid, "subscription '" + *state + "' cannot be set for " + jid->str());
+        continue;
       }
       bool subscribe = *state == "subscribed";
       if (subscribe && node->affiliation_of(*jid) == Affiliation::kOutcast) {
-        co_return not_acceptable(jid->bare_str() + " is an outcast");
+        fail(*e, jid, jid->bare_str() + " is an outcast");
+        continue;
       }
       if (!subid.empty() &&
           std::none_of(node->subscriptions.begin(), node->subscriptions.end(),
                        [&](const Subscription& s) { return s.jid == *jid && s.subid == subid; })) {
-        co_return not_acceptable("no subscription " + subid + " of " + jid->str());
+        fail(*e, jid, "no subscription " + subid + " of " + jid->str());
+        continue;
+      }
+      // §8.8.2.4: several entries for one entity each name a distinct subid.
+      if (std::any_of(changes.begin(), changes.end(),
+                      [&](const Change& c) { return c.jid == *jid && c.subid == subid; })) {
+        fail(*e, jid, "two entries for " + jid->str() + " without distinct subids");
+        continue;
       }
       changes.push_back({std::move(*jid), std::move(subid), subscribe});
     }
@@ -402,15 +431,46 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
         node->subscriptions.push_back(std::move(s));
       }
     }
-    Node stored = *node;
-    stored.items.clear();
-    auto store = host_.store_node(std::move(stored));
-    bool ok = co_await std::move(store);
-    if (!ok) {
-      co_return StanzaError::internal_server_error();
+    if (!changes.empty()) {
+      Node stored = *node;
+      stored.items.clear();
+      auto store = host_.store_node(std::move(stored));
+      bool ok = co_await std::move(store);
+      if (!ok) {
+        co_return StanzaError::internal_server_error();
+      }
+      for (xml::Element& m : events) {  // §8.8.4
+        host_.send(std::move(m));
+      }
     }
-    for (xml::Element& m : events) {  // §8.8.4
-      host_.send(std::move(m));
+    if (!failed.empty()) {
+      // Each failed entry with the entity's subscription as it now stands (the valid entries
+      // applied): 'none' when it has none.
+      xml::Element payload = owner_reply("subscriptions", name);
+      xml::Element* list = payload.child("subscriptions", ns::kOwner);
+      node = find_mut(name);
+      static const std::vector<Subscription> kNone;
+      const std::vector<Subscription>& now = node != nullptr ? node->subscriptions : kNone;
+      for (const Failed& f : failed) {
+        xml::Element& e = list->add_child("subscription", std::string(ns::kOwner));
+        e.set_attr("jid", f.jid);
+        std::string_view state = "none";
+        std::string subid = f.subid;
+        for (const Subscription& s : now) {
+          if (f.parsed && s.jid == *f.parsed && (f.subid.empty() || s.subid == f.subid)) {
+            state = to_string(s.state);
+            subid = s.subid;
+            break;
+          }
+        }
+        e.set_attr("subscription", std::string(state));
+        if (!subid.empty()) {
+          e.set_attr("subid", subid);
+        }
+      }
+      StanzaError err = not_acceptable(std::move(why));
+      err.payload = std::move(payload);
+      co_return err;
     }
     co_return module::Empty{};
   }
@@ -426,58 +486,120 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
     }
     co_return reply;
   }
-  // §8.9.2: a delta, validated as a whole; an owner must remain (§8.9.2.4).
-  std::map<std::string, Affiliation> affiliations = node->affiliations;
-  std::vector<std::string> outcasts;
+  // §8.9.2: a delta. §8.9.2.4: one entry per entity (else bad-request, nothing changes); the
+  // valid entries take effect, the invalid ones come back in a not-acceptable error with the
+  // entity's existing affiliation. An owner must remain (§8.9.2.4 example).
+  struct Entry {
+    std::string jid;  // as the request wrote it
+    std::string bare;
+    std::optional<Affiliation> to;  // nullopt: invalid
+    std::string reason;
+  };
+  std::vector<Entry> entries;
   for (const xml::Element* e : req.elements()) {
     if (e->name() != "affiliation" || e->xmlns() != ns::kOwner) {
       continue;
     }
-    auto jid = Jid::parse(e->attr_or("jid"));
+    Entry entry;
+    entry.jid = std::string(e->attr_or("jid"));
+    auto jid = Jid::parse(entry.jid);
     if (!jid) {
-      co_return not_acceptable("invalid JID '" + std::string(e->attr_or("jid")) + "'");
+      entry.reason = "invalid JID '" + entry.jid + "'";
+      entries.push_back(std::move(entry));
+      continue;
+    }
+    entry.bare = jid->bare_str();
+    if (std::any_of(entries.begin(), entries.end(),
+                    [&](const Entry& x) { return !x.bare.empty() && x.bare == entry.bare; })) {
+      co_return StanzaError::bad_request("two <affiliation/> entries for " + entry.bare);
     }
     const std::string* value = e->attr("affiliation");
     if (value == nullptr) {
       continue;  // unchanged
     }
-    auto a = parse_affiliation(*value);
-    if (!a) {
-      co_return not_acceptable("unknown affiliation '" + *value + "'");
+    entry.to = parse_affiliation(*value);
+    if (!entry.to) {
+      entry.reason = "unknown affiliation '" + *value + "'";
     }
-    std::string bare = jid->bare_str();
-    if (*a == Affiliation::kNone) {
-      affiliations.erase(bare);
+    entries.push_back(std::move(entry));
+  }
+  std::map<std::string, Affiliation> affiliations = node->affiliations;
+  for (const Entry& e : entries) {
+    if (!e.to) {
+      continue;
+    }
+    if (*e.to == Affiliation::kNone) {
+      affiliations.erase(e.bare);
     } else {
-      affiliations[bare] = *a;
-    }
-    if (*a == Affiliation::kOutcast) {
-      outcasts.push_back(bare);
+      affiliations[e.bare] = *e.to;
     }
   }
   if (std::none_of(affiliations.begin(), affiliations.end(),
                    [](const auto& p) { return p.second == Affiliation::kOwner; })) {
-    co_return not_acceptable("a node keeps at least one owner");
-  }
-  node->affiliations = std::move(affiliations);
-  std::vector<xml::Element> events;
-  // An outcast loses its subscriptions (§4.1).
-  std::erase_if(node->subscriptions, [&](const Subscription& s) {
-    if (std::find(outcasts.begin(), outcasts.end(), s.jid.bare_str()) == outcasts.end()) {
-      return false;
+    // The entries that took away an owner fail; the owners keep their affiliation.
+    for (Entry& e : entries) {
+      auto was = node->affiliations.find(e.bare);
+      if (e.to && was != node->affiliations.end() && was->second == Affiliation::kOwner) {
+        affiliations[e.bare] = Affiliation::kOwner;
+        e.to.reset();
+        e.reason = "a node keeps at least one owner";
+      }
     }
-    events.push_back(subscription_event(options_.jid, name, s.jid, "none", s.subid));
-    return true;
-  });
-  Node stored = *node;
-  stored.items.clear();
-  auto store = host_.store_node(std::move(stored));
-  bool ok = co_await std::move(store);
-  if (!ok) {
-    co_return StanzaError::internal_server_error();
   }
-  for (xml::Element& m : events) {
-    host_.send(std::move(m));
+  std::vector<xml::Element> failed;
+  std::string why;
+  std::vector<std::string> outcasts;
+  for (const Entry& e : entries) {
+    if (e.to) {
+      if (*e.to == Affiliation::kOutcast) {
+        outcasts.push_back(e.bare);
+      }
+      continue;
+    }
+    xml::Element f("affiliation", std::string(ns::kOwner));
+    f.set_attr("jid", e.jid);
+    Affiliation existing = Affiliation::kNone;
+    if (!e.bare.empty()) {
+      auto it = node->affiliations.find(e.bare);
+      existing = it == node->affiliations.end() ? Affiliation::kNone : it->second;
+    }
+    f.set_attr("affiliation", std::string(to_string(existing)));
+    failed.push_back(std::move(f));
+    if (why.empty()) {
+      why = e.reason;
+    }
+  }
+  const bool changed = affiliations != node->affiliations;
+  if (changed) {
+    node->affiliations = std::move(affiliations);
+    std::vector<xml::Element> events;
+    // An outcast loses its subscriptions (§4.1).
+    std::erase_if(node->subscriptions, [&](const Subscription& s) {
+      if (std::find(outcasts.begin(), outcasts.end(), s.jid.bare_str()) == outcasts.end()) {
+        return false;
+      }
+      events.push_back(subscription_event(options_.jid, name, s.jid, "none", s.subid));
+      return true;
+    });
+    Node stored = *node;
+    stored.items.clear();
+    auto store = host_.store_node(std::move(stored));
+    bool ok = co_await std::move(store);
+    if (!ok) {
+      co_return StanzaError::internal_server_error();
+    }
+    for (xml::Element& m : events) {
+      host_.send(std::move(m));
+    }
+  }
+  if (!failed.empty()) {
+    xml::Element payload = owner_reply("affiliations", name);
+    for (xml::Element& f : failed) {
+      payload.child("affiliations", ns::kOwner)->add_child(std::move(f));
+    }
+    StanzaError err = not_acceptable(std::move(why));
+    err.payload = std::move(payload);
+    co_return err;
   }
   co_return module::Empty{};
 }

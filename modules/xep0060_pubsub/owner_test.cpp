@@ -11,6 +11,7 @@
 #include "modules/xep0060_pubsub/node_config.hpp"
 #include "modules/xep0060_pubsub/pubsub_ns.hpp"
 #include "xml/stream_parser.hpp"
+#include "xml/writer.hpp"
 #include "xmpp/dataform.hpp"
 
 namespace starling::pubsub {
@@ -96,6 +97,14 @@ class FakeHost : public Host {
   asio::awaitable<std::vector<Jid>> implicit_recipients(std::string) override {
     co_return std::vector<Jid>{};
   }
+  // Presence for pubsub#presence_based_delivery: JIDs absent from `online` are unknown.
+  asio::awaitable<std::optional<bool>> is_available(Jid jid) override {
+    availability_asked.push_back(jid.str());
+    auto it = online.find(jid.str());
+    co_return it == online.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
+  std::map<std::string, bool> online;
+  std::vector<std::string> availability_asked;
   std::optional<StanzaError> may_create(const Jid&) override { return refuse_create; }
   bool is_admin(const Jid& bare) const override { return admins.contains(bare.str()); }
   std::int64_t now() const override { return 1700000000; }
@@ -494,6 +503,20 @@ TEST_F(PubsubOwner, Purge) {
   ASSERT_EQ(ev.size(), 1u);  // §8.5.2: one <purge/>, not a retraction per item
   EXPECT_EQ(ev[0].name(), "purge");
   EXPECT_EQ(ev[0].attr_or("node"), "princely_musings");
+  // §8.5.2: the <purge/> event goes out when the node notifies item removal
+  // (pubsub#notify_retract) and delivers notifications at all.
+  host.sent.clear();
+  node().items.push_back(Item{"c", std::nullopt, std::string(kHamlet), 0, 3});
+  node().config.notify_retract = false;
+  EXPECT_EQ(cond(owner("<purge node='princely_musings'/>", true)), "empty");
+  EXPECT_TRUE(node().items.empty());
+  EXPECT_TRUE(host.sent.empty());
+  node().items.push_back(Item{"d", std::nullopt, std::string(kHamlet), 0, 4});
+  node().config.notify_retract = true;
+  node().config.deliver_notifications = false;
+  EXPECT_EQ(cond(owner("<purge node='princely_musings'/>", true)), "empty");
+  EXPECT_TRUE(node().items.empty());
+  EXPECT_TRUE(host.sent.empty());
   // §8.5.3.3: a node that does not persist items.
   node().config.persist_items = false;
   IqResult r = owner("<purge node='princely_musings'/>", true);
@@ -556,24 +579,116 @@ TEST_F(PubsubOwner, SubscriptionsSet) {
   EXPECT_TRUE(events_to("francisco@denmark.lit").empty());
 }
 
-TEST_F(PubsubOwner, SubscriptionsSetInvalidChangesNothing) {
-  make_node();
-  subscribe("polonius@denmark.lit", SubState::kSubscribed, "p1");
-  node().affiliations["tybalt@capulet.lit"] = Affiliation::kOutcast;
-  for (const char* bad : {"<subscription jid='polonius@denmark.lit' subscription='banana'/>",
-                          "<subscription jid='@@' subscription='none'/>",
-                          "<subscription jid='tybalt@capulet.lit' subscription='subscribed'/>",
-                          "<subscription jid='polonius@denmark.lit' subid='zzz' "
-                          "subscription='none'/>"}) {
+// §8.8.2.4: the valid entries of a batch take effect; the error carries only the invalid ones,
+// each with the existing, unaltered subscription.
+TEST_F(PubsubOwner, SubscriptionsSetReturnsTheFailedEntries) {
+  struct Case {
+    const char* bad;
+    const char* returned;  // the <subscription/> the error carries
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"<subscription jid='bernardo@denmark.lit' subscription='banana'/>",
+            "<subscription xmlns='http://jabber.org/protocol/pubsub#owner' "
+            "jid='bernardo@denmark.lit' subscription='subscribed' subid='b1'/>"},
+           {"<subscription jid='@@' subscription='none'/>",
+            "<subscription xmlns='http://jabber.org/protocol/pubsub#owner' jid='@@' "
+            "subscription='none'/>"},
+           {"<subscription jid='tybalt@capulet.lit' subscription='subscribed'/>",
+            "<subscription xmlns='http://jabber.org/protocol/pubsub#owner' "
+            "jid='tybalt@capulet.lit' subscription='none'/>"},
+           {"<subscription jid='bernardo@denmark.lit' subid='zzz' subscription='none'/>",
+            "<subscription xmlns='http://jabber.org/protocol/pubsub#owner' "
+            "jid='bernardo@denmark.lit' subscription='none' subid='zzz'/>"},
+           {"<subscription jid='horatio@denmark.lit' subscription='pending'/>",
+            "<subscription xmlns='http://jabber.org/protocol/pubsub#owner' "
+            "jid='horatio@denmark.lit' subscription='pending' subid='h1'/>"}}) {
+    SetUp();
+    host.sent.clear();
+    make_node();
+    subscribe("polonius@denmark.lit", SubState::kSubscribed, "p1");
+    subscribe("bernardo@denmark.lit", SubState::kSubscribed, "b1");
+    subscribe("horatio@denmark.lit", SubState::kPending, "h1");
+    node().affiliations["tybalt@capulet.lit"] = Affiliation::kOutcast;
     IqResult r = owner(
         std::string("<subscriptions node='princely_musings'>"
                     "<subscription jid='polonius@denmark.lit' subscription='none'/>") +
-            bad + "</subscriptions>",
+            c.bad + "<subscription jid='bard@shakespeare.lit' subscription='subscribed'/>" +
+            "</subscriptions>",
         true);
-    EXPECT_EQ(cond(r), "not-acceptable") << bad;
-    EXPECT_EQ(node().subscriptions.size(), 1u) << bad;
+    ASSERT_EQ(cond(r), "not-acceptable") << c.bad;
+    const StanzaError& err = std::get<StanzaError>(r);
+    EXPECT_FALSE(err.text.empty());
+    ASSERT_TRUE(err.payload.has_value()) << c.bad;
+    EXPECT_EQ(xml::to_string(*err.payload),
+              xml::to_string(el("<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'>"
+                                "<subscriptions node='princely_musings'>" +
+                                std::string(c.returned) + "</subscriptions></pubsub>")))
+        << c.bad;
+    // The valid entries took effect, were stored and told (§8.8.4).
+    std::vector<std::string> jids;
+    for (const Subscription& s : node().subscriptions) {
+      jids.push_back(s.jid.str());
+    }
+    EXPECT_EQ(jids, (std::vector<std::string>{"bernardo@denmark.lit", "horatio@denmark.lit",
+                                              "bard@shakespeare.lit"}))
+        << c.bad;
+    EXPECT_EQ(host.stored["princely_musings"].subscriptions.size(), 3u);
+    EXPECT_EQ(events_to("polonius@denmark.lit").size(), 1u);
+    EXPECT_EQ(events_to("bard@shakespeare.lit").size(), 1u);
   }
-  EXPECT_TRUE(host.sent.empty());
+
+  // The client sees the failed entries in place of its request (RFC 6120 §8.3.1).
+  SetUp();
+  make_node();
+  IqResult r = owner(
+      "<subscriptions node='princely_musings'>"
+      "<subscription jid='bard@shakespeare.lit' subscription='subscribed'/>"
+      "<subscription jid='polonius@denmark.lit' subscription='unconfigured'/>"
+      "</subscriptions>",
+      true);
+  ASSERT_EQ(cond(r), "not-acceptable");
+  Element request = el(
+      "<iq xmlns='jabber:client' type='set' id='subman3' from='hamlet@denmark.lit/elsinore' "
+      "to='pubsub.shakespeare.lit'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'>"
+      "<subscriptions node='princely_musings'>"
+      "<subscription jid='bard@shakespeare.lit' subscription='subscribed'/>"
+      "<subscription jid='polonius@denmark.lit' subscription='unconfigured'/>"
+      "</subscriptions></pubsub></iq>");
+  Element reply = xmpp::make_error_reply(request, std::get<StanzaError>(r));
+  auto children = reply.elements();
+  ASSERT_EQ(children.size(), 2u);
+  auto entries = children[0]->child("subscriptions", kOwnerNs)->elements();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]->attr_or("jid"), "polonius@denmark.lit");
+  EXPECT_EQ(entries[0]->attr_or("subscription"), "none");
+  EXPECT_EQ(children[1]->name(), "error");
+  EXPECT_NE(children[1]->child("not-acceptable", "urn:ietf:params:xml:ns:xmpp-stanzas"), nullptr);
+}
+
+// §8.8.2.4: several entries for one entity need distinct subids.
+TEST_F(PubsubOwner, SubscriptionsSetSameEntityTwice) {
+  make_node();
+  subscribe("bernardo@denmark.lit", SubState::kSubscribed, "b1");
+  subscribe("bernardo@denmark.lit", SubState::kSubscribed, "b2");
+  EXPECT_EQ(cond(owner("<subscriptions node='princely_musings'>"
+                       "<subscription jid='bernardo@denmark.lit' subid='b1' subscription='none'/>"
+                       "<subscription jid='bernardo@denmark.lit' subid='b2' subscription='none'/>"
+                       "</subscriptions>",
+                       true)),
+            "empty");
+  EXPECT_TRUE(node().subscriptions.empty());
+  IqResult r = owner(
+      "<subscriptions node='princely_musings'>"
+      "<subscription jid='bard@shakespeare.lit' subscription='subscribed'/>"
+      "<subscription jid='bard@shakespeare.lit' subscription='none'/>"
+      "</subscriptions>",
+      true);
+  ASSERT_EQ(cond(r), "not-acceptable");
+  auto entries =
+      std::get<StanzaError>(r).payload->child("subscriptions", kOwnerNs)->elements();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]->attr_or("subscription"), "subscribed");  // the first entry took effect
+  ASSERT_EQ(node().subscriptions.size(), 1u);
 }
 
 // ---- §8.9 affiliations ----
@@ -621,15 +736,32 @@ TEST_F(PubsubOwner, AffiliationsGetAndSet) {
 
 TEST_F(PubsubOwner, AffiliationsKeepAnOwner) {
   make_node();
-  // §8.9.2.4: the only owner cannot give up ownership.
-  EXPECT_EQ(cond(owner("<affiliations node='princely_musings'>"
-                       "<affiliation jid='hamlet@denmark.lit' affiliation='none'/>"
-                       "<affiliation jid='bard@shakespeare.lit' affiliation='publisher'/>"
+  node().affiliations["polonius@denmark.lit"] = Affiliation::kMember;
+  // §8.9.2.4 (its example): the only owner cannot give up ownership; the error carries that
+  // entry with the existing affiliation, the other entries take effect.
+  IqResult r = owner(
+      "<affiliations node='princely_musings'>"
+      "<affiliation jid='hamlet@denmark.lit' affiliation='none'/>"
+      "<affiliation jid='polonius@denmark.lit' affiliation='none'/>"
+      "<affiliation jid='bard@shakespeare.lit' affiliation='publisher'/>"
+      "</affiliations>",
+      true);
+  ASSERT_EQ(cond(r), "not-acceptable");
+  ASSERT_TRUE(std::get<StanzaError>(r).payload.has_value());
+  EXPECT_EQ(xml::to_string(*std::get<StanzaError>(r).payload),
+            xml::to_string(el("<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'>"
+                              "<affiliations node='princely_musings'>"
+                              "<affiliation jid='hamlet@denmark.lit' affiliation='owner'/>"
+                              "</affiliations></pubsub>")));
+  EXPECT_EQ(node().affiliation_of(J(kHamlet)), Affiliation::kOwner);
+  EXPECT_EQ(node().affiliation_of(J(kBard)), Affiliation::kPublisher);
+  EXPECT_EQ(node().affiliation_of(J("polonius@denmark.lit")), Affiliation::kNone);
+  EXPECT_EQ(host.stored["princely_musings"].affiliations.size(), 2u);
+  ASSERT_EQ(cond(owner("<affiliations node='princely_musings'>"
+                       "<affiliation jid='bard@shakespeare.lit' affiliation='none'/>"
                        "</affiliations>",
                        true)),
-            "not-acceptable");
-  EXPECT_EQ(node().affiliation_of(J(kHamlet)), Affiliation::kOwner);
-  EXPECT_EQ(node().affiliation_of(J(kBard)), Affiliation::kNone);
+            "empty");
   // With a second owner it can.
   ASSERT_EQ(cond(owner("<affiliations node='princely_musings'>"
                        "<affiliation jid='bard@shakespeare.lit' affiliation='owner'/>"
@@ -639,10 +771,34 @@ TEST_F(PubsubOwner, AffiliationsKeepAnOwner) {
             "empty");
   EXPECT_EQ(cond(owner("<affiliations node='princely_musings'/>", false)), "forbidden");
   EXPECT_EQ(cond(owner("<affiliations node='princely_musings'/>", false, kBard)), "result");
-  EXPECT_EQ(cond(owner("<affiliations node='princely_musings'>"
-                       "<affiliation jid='x@y' affiliation='king'/></affiliations>",
-                       true, kBard)),
-            "not-acceptable");
+  IqResult king = owner(
+      "<affiliations node='princely_musings'>"
+      "<affiliation jid='x@y' affiliation='king'/>"
+      "<affiliation jid='@@' affiliation='member'/>"
+      "<affiliation jid='hamlet@denmark.lit' affiliation='member'/></affiliations>",
+      true, kBard);
+  ASSERT_EQ(cond(king), "not-acceptable");
+  EXPECT_EQ(xml::to_string(*std::get<StanzaError>(king).payload),
+            xml::to_string(el("<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'>"
+                              "<affiliations node='princely_musings'>"
+                              "<affiliation jid='x@y' affiliation='none'/>"
+                              "<affiliation jid='@@' affiliation='none'/>"
+                              "</affiliations></pubsub>")));
+  EXPECT_EQ(node().affiliation_of(J(kHamlet)), Affiliation::kMember);
+}
+
+// §8.9.2.4: two entries for one entity are a bad-request; nothing changes.
+TEST_F(PubsubOwner, AffiliationsSameEntityTwice) {
+  make_node();
+  IqResult r = owner(
+      "<affiliations node='princely_musings'>"
+      "<affiliation jid='bard@shakespeare.lit' affiliation='publisher'/>"
+      "<affiliation jid='bard@shakespeare.lit/globe' affiliation='member'/>"
+      "</affiliations>",
+      true);
+  EXPECT_EQ(cond(r), "bad-request");
+  EXPECT_EQ(node().affiliation_of(J(kBard)), Affiliation::kNone);
+  EXPECT_TRUE(host.stored["princely_musings"].affiliations.size() == 1u);
 }
 
 // ---- §8.6 authorization ----

@@ -105,7 +105,9 @@ struct Pep::Impl {
   void drop(const Jid& bare);
   void session_closed(const Jid& bare);
 
-  asio::awaitable<IqResult> handle_iq(xml::Element stanza, Jid from, Jid bare);
+  // `after_reply`: see NodeService::handle (the router's follow-ups, or nullptr).
+  asio::awaitable<IqResult> handle_iq(xml::Element stanza, Jid from, Jid bare,
+                                      std::vector<xml::Element>* after_reply);
 
   // module::Pep for other modules (XEP-0411 / XEP-0402 compatibility in xep0049_private).
   class Provider final : public module::Pep {
@@ -171,6 +173,21 @@ class Pep::Impl::AccountHost final : public Host {
       }
     }
     co_return out;
+  }
+
+  // pubsub#presence_based_delivery for explicit subscribers: local accounts' presence from the
+  // session table; nullopt (unknown) for other servers' users (engine.cpp notify).
+  asio::awaitable<std::optional<bool>> is_available(Jid jid) override {
+    const auto& domains = impl_.ctx.config().domains;
+    if (jid.local().empty() ||
+        std::find(domains.begin(), domains.end(), jid.domain()) == domains.end()) {
+      co_return std::nullopt;
+    }
+    auto op = impl_.ctx.sink().available_resources(jid.bare());
+    std::vector<module::AvailableResource> available = co_await std::move(op);
+    auto same = [&](const module::AvailableResource& r) { return r.resource == jid.resource(); };
+    co_return jid.is_bare() ? !available.empty()
+                            : std::any_of(available.begin(), available.end(), same);
   }
 
   std::optional<StanzaError> may_create(const Jid& requester) override {
@@ -578,10 +595,11 @@ void Pep::Impl::session_closed(const Jid& bare) {
   sh.rosters.erase(key);
 }
 
-asio::awaitable<IqResult> Pep::Impl::handle_iq(xml::Element stanza, Jid from, Jid bare) {
+asio::awaitable<IqResult> Pep::Impl::handle_iq(xml::Element stanza, Jid from, Jid bare,
+                                               std::vector<xml::Element>* after_reply) {
   auto op = account(bare);
   std::shared_ptr<Account> acc = co_await std::move(op);
-  auto h = acc->service.handle(std::move(stanza), std::move(from));
+  auto h = acc->service.handle(std::move(stanza), std::move(from), after_reply);
   co_return co_await std::move(h);
 }
 
@@ -596,7 +614,7 @@ asio::awaitable<IqResult> Pep::Impl::Provider::request(Jid from, xml::Element pu
   iq.set_attr("from", from.str());
   iq.set_attr("to", bare.bare_str());
   iq.add_child(std::move(pubsub));
-  auto op = impl_->handle_iq(std::move(iq), std::move(from), std::move(bare));
+  auto op = impl_->handle_iq(std::move(iq), std::move(from), std::move(bare), nullptr);
   co_return co_await std::move(op);
 }
 
@@ -608,7 +626,9 @@ Pep::Pep(module::ModuleContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {
                 [impl](const module::Iq& iq) -> asio::awaitable<IqResult> {
                   xml::Element stanza = iq.stanza;
                   Jid from = iq.from, bare = iq.to.bare();
-                  auto op = impl->handle_iq(std::move(stanza), std::move(from), std::move(bare));
+                  // §6.1.7: the last item follows the subscribe result (router follow-ups).
+                  auto op = impl->handle_iq(std::move(stanza), std::move(from), std::move(bare),
+                                            iq.follow_ups);
                   co_return co_await std::move(op);
                 });
     }

@@ -25,18 +25,21 @@ class Pubsub final : public module::Module {
          "presence/roster/authorize/whitelist, publish models, publish-options preconditions, "
          "publish/retract/purge/delete with notifications, subscribe/unsubscribe with options "
          "and §8.6 approval, items by max_items, id and RSM, owner subscriptions and "
-         "affiliations, item expiry, persistence. Missing: collection nodes, digests, "
-         "presence-based delivery to explicit subscribers, §8.7 pending list command",
-         "tests/e2e/test_pubsub_service.py, test_pubsub_persistence.py, "
-         "test_pubsub_aioxmpp.py; modules/xep0060_pubsub/engine_test.cpp, owner_test.cpp, "
+         "affiliations (a batch answers the entries that failed, §8.8.2.4/§8.9.2.4), item "
+         "expiry, persistence, presence-based delivery (by the presence of local subscribers; "
+         "other servers' subscribers, whose presence the service does not track, are always "
+         "sent notifications). Missing: collection nodes, digests, §8.7 pending list command",
+         "tests/e2e/test_pubsub_service.py, test_pubsub_gaps.py, test_pubsub_persistence.py, "
+         "test_pubsub_aioxmpp.py, test_pep_federation.py (from another server); "
+         "modules/xep0060_pubsub/engine_test.cpp, owner_test.cpp, "
          "node_config_test.cpp"},
         {"XEP-0163", "1.2.2", "complete",
          "PEP on every account: auto-create, presence access by default, publish-options, "
          "+notify filtering by verified XEP-0115 caps of local and federated clients, last "
          "item at presence and when caps become known; notifications respect the account's "
          "blocking and privacy lists",
-         "tests/e2e/test_pep.py, test_pep_basics.py, test_pep_federation.py (Starling and "
-         "Prosody 0.12 contacts), test_pubsub_aioxmpp.py; "
+         "tests/e2e/test_pep.py, test_pep_basics.py, test_pep_federation.py (Starling, "
+         "Prosody 0.12 and ejabberd 23.01 contacts), test_pubsub_aioxmpp.py; "
          "modules/xep0060_pubsub/pep_test.cpp"},
         {"XEP-0059", "1.0", "partial", "RSM on pubsub item retrieval (max/after/before/index)",
          "tests/e2e/test_pubsub_service.py"},

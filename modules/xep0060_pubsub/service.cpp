@@ -99,6 +99,21 @@ class Service::ShardHost final : public Host {
     co_return std::vector<Jid>{};
   }
 
+  asio::awaitable<std::optional<bool>> is_available(Jid jid) override {
+    const auto& domains = service_.ctx_.config().domains;
+    if (jid.local().empty() ||
+        std::find(domains.begin(), domains.end(), jid.domain()) == domains.end()) {
+      co_return std::nullopt;  // not a local account: its presence is not known here
+    }
+    auto op = service_.ctx_.sink().available_resources(jid.bare());
+    std::vector<module::AvailableResource> available = co_await std::move(op);
+    if (jid.is_bare()) {
+      co_return !available.empty();
+    }
+    co_return std::any_of(available.begin(), available.end(),
+                          [&](const auto& r) { return r.resource == jid.resource(); });
+  }
+
   std::optional<StanzaError> may_create(const Jid& requester) override {
     const config::Config& cfg = service_.ctx_.config();
     const std::string& policy = cfg.pubsub.create_nodes;
@@ -293,9 +308,13 @@ void send_result(module::ModuleContext& ctx, const Element& request, IqResult re
 asio::awaitable<void> Service::on_shard(Service* self, std::size_t shard, xmpp::StanzaPtr stanza,
                                         Jid from) {
   NodeService& engine = self->shards_[shard]->engine;
-  auto op = engine.handle(*stanza, from);
+  std::vector<Element> after_reply;
+  auto op = engine.handle(*stanza, from, &after_reply);
   IqResult result = co_await std::move(op);
   send_result(self->ctx_, *stanza, std::move(result));
+  for (Element& e : after_reply) {  // e.g. §6.1.7: the last item after the subscribe result
+    self->ctx_.send(std::move(e));
+  }
 }
 
 asio::awaitable<IqResult> Service::part_of(Service* self, std::size_t shard, Element iq,

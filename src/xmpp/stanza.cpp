@@ -76,6 +76,10 @@ xml::Element make_error_reply(const xml::Element& original, const StanzaError& e
     return !n.is_text() && n.name() == "error" &&
            (n.xmlns() == ns::kClient || n.xmlns() == ns::kServer);
   });
+  if (err.payload) {
+    nodes.clear();
+    reply.add_child(*err.payload);
+  }
   reply.add_child(make_error_element(err));
   return reply;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Stanza helpers: kinds, stanza errors (RFC 6120 §8.3) and stream errors (RFC 6120 §4.9).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,10 @@ struct StanzaError {
   std::string app_ns = {};
   // A 'feature' attribute on that element (XEP-0060 §7-§8: <unsupported feature='...'/>).
   std::string app_feature = {};
+  // What the error reply carries instead of the request's payload (RFC 6120 §8.3.1 makes
+  // echoing it optional; XEP-0060 §8.8.2.4 / §8.9.2.4 answer a batch modification with only
+  // the entries that failed). nullopt: the request's payload, as make_error_reply does.
+  std::optional<xml::Element> payload = {};
 
   static StanzaError bad_request(std::string text = {}) {
     return {ErrorType::kModify, "bad-request", std::move(text)};
@@ -55,7 +60,8 @@ struct StanzaError {
 // The <error/> child for `err`, with `by` set when given.
 xml::Element make_error_element(const StanzaError& err, std::string_view by = {});
 // The error reply to `original` (RFC 6120 §8.3.1): to/from swapped, type='error', the original
-// payload kept, the <error/> appended. Must not be called for stanzas of type 'error'.
+// payload kept (or replaced by err.payload), the <error/> appended. Must not be called for
+// stanzas of type 'error'.
 xml::Element make_error_reply(const xml::Element& original, const StanzaError& err);
 // An iq result to `request` with an optional payload.
 xml::Element make_iq_result(const xml::Element& request, const xml::Element* payload = nullptr);
