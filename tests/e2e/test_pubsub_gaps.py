@@ -69,6 +69,33 @@ def test_last_item_comes_after_the_subscribe_result(srv):
     run(body(), 60)
 
 
+def test_pep_last_item_comes_after_the_subscribe_result(srv):
+    """The same order on a PEP node (XEP-0163 nodes send the last item on subscription): a
+    stranger subscribes to an open OMEMO-style device list."""
+    NODE = "eu.siacs.conversations.axolotl.devicelist"
+
+    async def body():
+        alice, carol = await pu.logins(srv, "alice", "carol")
+        try:
+            await pu.publish(alice, NODE, "devices", "current", to=None,
+                             options={"pubsub#access_model": "open"})
+            log = record_in_order(carol)
+            since = carol.mark()
+            r = await carol["xep_0060"].subscribe(alice.bare, NODE)
+            assert r["pubsub"]["subscription"]["subscription"] == "subscribed", r
+            await carol.expect(is_event(alice.bare, NODE, pred=has_item("current")),
+                               since=since, what="last published item")
+            result = [i for i, s in enumerate(log)
+                      if s.name == "iq" and s["id"] == r["id"] and s["type"] == "result"]
+            item = [i for i, s in enumerate(log)
+                    if is_event(alice.bare, NODE, pred=has_item("current"))(s)]
+            assert result and item, log
+            assert result[0] < item[0], [str(s) for s in log]
+        finally:
+            await close_all(alice, carol)
+    run(body(), 60)
+
+
 # ---- §8.5.2: pubsub#notify_retract governs the purge notification ------------------------
 
 def test_purge_notification_follows_notify_retract(srv):
