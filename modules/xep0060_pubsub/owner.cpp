@@ -3,8 +3,8 @@
 // (§8.9). Every change is stored (Host::store_node / remove_*) before the answer; after every
 // co_await the node is looked up again by name (engine.hpp).
 #include <algorithm>
-#include <random>
 
+#include "base/random.hpp"
 #include "modules/xep0060_pubsub/engine.hpp"
 #include "modules/xep0060_pubsub/node_config.hpp"
 #include "modules/xep0060_pubsub/pubsub_ns.hpp"
@@ -19,18 +19,18 @@ using xmpp::StanzaError;
 
 namespace {
 
-// A random hex string: instant node names (§8.1.2) and subscription ids.
-std::string random_id(std::size_t bytes) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto b = static_cast<unsigned>(rng() & 0xff);
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
+// What Host::store_node stores: the node without its items (stored one by one), copied without
+// copying the items first.
+Node metadata_of(const Node& n) {
+  Node m;
+  m.name = n.name;
+  m.config = n.config;
+  m.created = n.created;
+  m.creator = n.creator;
+  m.affiliations = n.affiliations;
+  m.subscriptions = n.subscriptions;
+  m.next_seq = n.next_seq;
+  return m;
 }
 
 StanzaError nodeid_required() {
@@ -93,7 +93,7 @@ asio::awaitable<std::variant<std::string, StanzaError>> NodeService::add_node(st
   }
   if (name.empty()) {  // §8.1.1 instant node: a NodeID unique within the service
     do {
-      name = random_id(16);
+      name = random_id(32);  // §8.1.2 instant node names
     } while (nodes_.contains(name));
   }
   Node n;
@@ -231,9 +231,7 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       dropped.push_back(node->items.front().id);
       node->items.erase(node->items.begin());
     }
-    Node stored = *node;
-    stored.items.clear();
-    auto store = host_.store_node(std::move(stored));
+    auto store = host_.store_node(metadata_of(*node));
     bool ok = co_await std::move(store);
     if (!ok) {
       if (Node* n = find_mut(name)) {
@@ -425,16 +423,14 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       if (!found) {
         Subscription s;
         s.jid = c.jid;
-        s.subid = random_id(8);
+        s.subid = random_id(16);
         s.state = SubState::kSubscribed;
         events.push_back(subscription_event(options_.jid, name, s.jid, "subscribed", s.subid));
         node->subscriptions.push_back(std::move(s));
       }
     }
     if (!changes.empty()) {
-      Node stored = *node;
-      stored.items.clear();
-      auto store = host_.store_node(std::move(stored));
+      auto store = host_.store_node(metadata_of(*node));
       bool ok = co_await std::move(store);
       if (!ok) {
         co_return StanzaError::internal_server_error();
@@ -581,9 +577,7 @@ asio::awaitable<IqResult> NodeService::owner(xml::Element pubsub, bool set, Jid 
       events.push_back(subscription_event(options_.jid, name, s.jid, "none", s.subid));
       return true;
     });
-    Node stored = *node;
-    stored.items.clear();
-    auto store = host_.store_node(std::move(stored));
+    auto store = host_.store_node(metadata_of(*node));
     bool ok = co_await std::move(store);
     if (!ok) {
       co_return StanzaError::internal_server_error();
@@ -672,9 +666,7 @@ asio::awaitable<void> NodeService::authorization(xml::Element message, Jid from)
   } else {
     node->subscriptions.erase(it);
   }
-  Node stored = *node;
-  stored.items.clear();
-  auto store = host_.store_node(std::move(stored));
+  auto store = host_.store_node(metadata_of(*node));
   bool ok = co_await std::move(store);
   if (!ok) {
     answer_error(StanzaError::internal_server_error());
